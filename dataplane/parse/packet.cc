@@ -1,0 +1,536 @@
+#include "dataplane/parse/packet.h"
+
+#include <algorithm>
+
+namespace muhafiz::parse {
+namespace {
+
+enum class Layer : uint8_t { kEther, kVlan, kMpls, kPppoe, kPpp, kIpAuto, kIpv4, kIpv6, kGre };
+
+constexpr uint16_t kEtherIpv4 = 0x0800;
+constexpr uint16_t kEtherIpv6 = 0x86dd;
+constexpr uint16_t kEtherVlan = 0x8100;      // IEEE 802.1Q
+constexpr uint16_t kEtherQinQ = 0x88a8;      // IEEE 802.1ad
+constexpr uint16_t kEtherQinQOld = 0x9100;   // pre-standard QinQ still seen in the field
+constexpr uint16_t kEtherMpls = 0x8847;
+constexpr uint16_t kEtherMplsMulti = 0x8848;
+constexpr uint16_t kEtherPppoeSession = 0x8864;  // RFC 2516 §4
+constexpr uint16_t kEtherTeb = 0x6558;           // transparent Ethernet bridging (GRE)
+constexpr uint16_t kPppIpv4 = 0x0021;            // RFC 1332
+constexpr uint16_t kPppIpv6 = 0x0057;            // RFC 5072
+constexpr uint16_t kPppMpls = 0x0281;            // RFC 3032 §4.3
+
+constexpr uint8_t kIpProtoIpip = 4;    // RFC 2003
+constexpr uint8_t kIpProtoIpv6 = 41;   // RFC 4213
+constexpr uint8_t kIpProtoGre = 47;    // RFC 2784
+constexpr uint8_t kIpv6HopByHop = 0, kIpv6Routing = 43, kIpv6Fragment = 44, kIpv6Esp = 50,
+                  kIpv6Ah = 51, kIpv6NoNext = 59, kIpv6DestOpts = 60, kIpv6Mobility = 135,
+                  kIpv6Hip = 139, kIpv6Shim6 = 140;
+
+constexpr size_t kIpv4MinHeaderLen = 20;  // RFC 791 §3.1
+constexpr size_t kIpv6HeaderLen = 40;     // RFC 8200 §3
+constexpr size_t kTcpMinHeaderLen = 20;   // RFC 9293 §3.1
+constexpr size_t kUdpHeaderLen = 8;       // RFC 768
+constexpr size_t kMaxGtpuExtHeaders = 8;  // TS 29.281 §5.2: chained extension headers, capped
+
+// BSD loopback address families (the value differs between systems).
+constexpr uint32_t kAfInet = 2;
+constexpr bool is_af_inet6(uint32_t af) { return af == 10 || af == 24 || af == 28 || af == 30; }
+
+class Decoder {
+ public:
+  explicit Decoder(PacketInfo* out) noexcept : out_(out) {}
+
+  ParseStatus run(LinkType link, Bytes frame) noexcept;
+
+ private:
+  void flag(PacketAnomaly a) noexcept { out_->anomalies |= packet_anomaly_mask(a); }
+  ParseStatus truncated() noexcept {
+    flag(kTruncatedBit);
+    return ParseStatus::kMalformed;
+  }
+  ParseStatus not_ip() noexcept {
+    flag(kNotIpBit);
+    return ParseStatus::kNotApplicable;
+  }
+  bool from_ethertype(uint16_t type, Layer* next) noexcept;
+  bool from_ppp_protocol(uint16_t proto, Layer* next) noexcept;
+  bool enter_tunnel() noexcept;
+  ParseStatus ipv4(ByteReader& r, Layer* next) noexcept;
+  ParseStatus ipv6(ByteReader& r, Layer* next) noexcept;
+  ParseStatus transport(ByteReader& r, uint8_t proto, Layer* next) noexcept;
+  ParseStatus udp_tunnels(ByteReader& r, Layer* next) noexcept;
+
+  PacketInfo* out_;
+  size_t vlans_ = 0;
+};
+
+bool Decoder::from_ethertype(uint16_t type, Layer* next) noexcept {
+  switch (type) {
+    case kEtherIpv4: *next = Layer::kIpv4; return true;
+    case kEtherIpv6: *next = Layer::kIpv6; return true;
+    case kEtherVlan:
+    case kEtherQinQ:
+    case kEtherQinQOld: *next = Layer::kVlan; return true;
+    case kEtherMpls:
+    case kEtherMplsMulti: *next = Layer::kMpls; return true;
+    case kEtherPppoeSession: *next = Layer::kPppoe; return true;
+    default: return false;
+  }
+}
+
+bool Decoder::from_ppp_protocol(uint16_t proto, Layer* next) noexcept {
+  switch (proto) {
+    case kPppIpv4: *next = Layer::kIpv4; return true;
+    case kPppIpv6: *next = Layer::kIpv6; return true;
+    case kPppMpls: *next = Layer::kMpls; return true;
+    default: return false;
+  }
+}
+
+bool Decoder::enter_tunnel() noexcept {
+  if (out_->tunnel_depth >= kMaxTunnelDepth) {
+    flag(kTunnelDepthBit);
+    return false;
+  }
+  ++out_->tunnel_depth;
+  flag(kTunnelBit);
+  return true;
+}
+
+ParseStatus Decoder::ipv4(ByteReader& r, Layer* next) noexcept {
+  const uint8_t ver_ihl = r.read_u8();
+  const size_t header_len = size_t{ver_ihl & 0x0fu} * 4;
+  r.skip(1);  // DSCP/ECN
+  const uint16_t total_len = r.read_u16be();
+  r.skip(2);  // identification
+  const uint16_t frag = r.read_u16be();
+  r.skip(1);  // TTL
+  const uint8_t proto = r.read_u8();
+  r.skip(2);  // checksum: not verified, NIC offload leaves it wrong in captures
+  const Bytes src = r.bytes(4);
+  const Bytes dst = r.bytes(4);
+  if (!r.ok()) return truncated();
+  if ((ver_ihl >> 4) != 4 || header_len < kIpv4MinHeaderLen ||
+      (total_len != 0 && total_len < header_len)) {
+    flag(kBadIpHeaderBit);
+    return ParseStatus::kMalformed;
+  }
+  r.skip(header_len - kIpv4MinHeaderLen);  // options
+  if (!r.ok()) return truncated();
+  out_->family = IpFamily::kV4;
+  out_->src = IpAddress{IpFamily::kV4, {}};
+  out_->dst = IpAddress{IpFamily::kV4, {}};
+  std::copy(src.begin(), src.end(), out_->src.bytes);
+  std::copy(dst.begin(), dst.end(), out_->dst.bytes);
+
+  // Total length 0 is what TCP segmentation offload leaves in locally captured frames:
+  // take the frame. Otherwise trim Ethernet padding, and flag snaplen cuts.
+  size_t payload_len = r.remaining();
+  if (total_len != 0) {
+    const size_t want = total_len - header_len;
+    if (want > payload_len) flag(kTruncatedBit);
+    payload_len = std::min(want, payload_len);
+  }
+  ByteReader payload = r.sub(payload_len);
+
+  const uint16_t frag_offset = frag & 0x1fff;
+  const bool more_fragments = (frag & 0x2000) != 0;
+  out_->l4_proto = proto;
+  if (frag_offset != 0) {
+    flag(kIpLaterFragmentBit);
+    return ParseStatus::kNotApplicable;
+  }
+  if (more_fragments) flag(kIpFragmentBit);
+  r = payload;
+  return transport(r, proto, next);
+}
+
+ParseStatus Decoder::ipv6(ByteReader& r, Layer* next) noexcept {
+  const uint32_t ver_tc_flow = r.read_u32be();
+  const uint16_t payload_len_field = r.read_u16be();
+  uint8_t proto = r.read_u8();
+  r.skip(1);  // hop limit
+  const Bytes src = r.bytes(16);
+  const Bytes dst = r.bytes(16);
+  if (!r.ok()) return truncated();
+  if ((ver_tc_flow >> 28) != 6) {
+    flag(kBadIpHeaderBit);
+    return ParseStatus::kMalformed;
+  }
+  out_->family = IpFamily::kV6;
+  out_->src = IpAddress{IpFamily::kV6, {}};
+  out_->dst = IpAddress{IpFamily::kV6, {}};
+  std::copy(src.begin(), src.end(), out_->src.bytes);
+  std::copy(dst.begin(), dst.end(), out_->dst.bytes);
+
+  // Payload length 0 means a jumbogram (RFC 2675) or TSO: take the frame.
+  size_t payload_len = r.remaining();
+  if (payload_len_field != 0) {
+    if (payload_len_field > payload_len) flag(kTruncatedBit);
+    payload_len = std::min<size_t>(payload_len_field, payload_len);
+  }
+  r = r.sub(payload_len);
+
+  // Extension header chain (RFC 8200 §4), capped.
+  for (size_t n = 0;; ++n) {
+    if (n > kMaxIpv6ExtHeaders) {
+      flag(kIpv6ExtDepthBit);
+      return ParseStatus::kMalformed;
+    }
+    switch (proto) {
+      case kIpv6HopByHop:
+      case kIpv6Routing:
+      case kIpv6DestOpts:
+      case kIpv6Mobility:
+      case kIpv6Hip:
+      case kIpv6Shim6: {
+        proto = r.read_u8();
+        const size_t len = (size_t{r.read_u8()} + 1) * 8;  // in 8-octet units, not counting the first
+        r.skip(len - 2);
+        break;
+      }
+      case kIpv6Ah: {  // RFC 4302 §2.2: length in 4-octet units, minus 2
+        proto = r.read_u8();
+        const size_t len = (size_t{r.read_u8()} + 2) * 4;
+        r.skip(len - 2);
+        break;
+      }
+      case kIpv6Fragment: {  // RFC 8200 §4.5
+        proto = r.read_u8();
+        r.skip(1);
+        const uint16_t off_flags = r.read_u16be();
+        r.skip(4);  // identification
+        if (!r.ok()) return truncated();
+        out_->l4_proto = proto;
+        if ((off_flags >> 3) != 0) {
+          flag(kIpLaterFragmentBit);
+          return ParseStatus::kNotApplicable;
+        }
+        if ((off_flags & 1) != 0) flag(kIpFragmentBit);
+        break;
+      }
+      case kIpv6Esp:
+      case kIpv6NoNext:
+        out_->l4_proto = proto;
+        return ParseStatus::kNotApplicable;
+      default:
+        if (!r.ok()) return truncated();
+        out_->l4_proto = proto;
+        return transport(r, proto, next);
+    }
+    if (!r.ok()) return truncated();
+  }
+}
+
+// TCP and UDP finish decoding (kOk); IP-in-IP and GRE continue with *next.
+ParseStatus Decoder::transport(ByteReader& r, uint8_t proto, Layer* next) noexcept {
+  switch (proto) {
+    case kIpProtoTcp: {
+      out_->src_port = r.read_u16be();
+      out_->dst_port = r.read_u16be();
+      out_->tcp_seq = r.read_u32be();
+      out_->tcp_ack = r.read_u32be();
+      const uint16_t off_flags = r.read_u16be();
+      r.skip(6);  // window, checksum, urgent pointer
+      if (!r.ok()) return truncated();
+      const size_t header_len = static_cast<size_t>(off_flags >> 12) * 4;
+      out_->tcp_flags = static_cast<uint8_t>(off_flags & 0xff);
+      if (header_len < kTcpMinHeaderLen) {
+        flag(kBadL4HeaderBit);
+        return ParseStatus::kMalformed;
+      }
+      r.skip(header_len - kTcpMinHeaderLen);
+      if (!r.ok()) return truncated();
+      out_->l4_payload = r.rest();
+      return ParseStatus::kOk;
+    }
+    case kIpProtoUdp: {
+      out_->src_port = r.read_u16be();
+      out_->dst_port = r.read_u16be();
+      const uint16_t len = r.read_u16be();
+      r.skip(2);  // checksum
+      if (!r.ok()) return truncated();
+      if (len != 0 && len < kUdpHeaderLen) {
+        flag(kBadL4HeaderBit);
+        return ParseStatus::kMalformed;
+      }
+      if (len != 0) {  // 0: jumbogram (RFC 2675) or offload; take what the IP layer gave
+        const size_t want = len - kUdpHeaderLen;
+        if (want > r.remaining()) flag(kTruncatedBit);
+        r = r.sub(std::min(want, r.remaining()));
+      }
+      out_->l4_payload = r.rest();
+      return udp_tunnels(r, next);
+    }
+    case kIpProtoIpip:
+      if (!enter_tunnel()) return ParseStatus::kNotApplicable;
+      *next = Layer::kIpv4;
+      return ParseStatus::kNeedMore;
+    case kIpProtoIpv6:
+      if (!enter_tunnel()) return ParseStatus::kNotApplicable;
+      *next = Layer::kIpv6;
+      return ParseStatus::kNeedMore;
+    case kIpProtoGre:
+      if (!enter_tunnel()) return ParseStatus::kNotApplicable;
+      *next = Layer::kGre;
+      return ParseStatus::kNeedMore;
+    default:
+      return ParseStatus::kNotApplicable;
+  }
+}
+
+// GTP-U and VXLAN ride on UDP. When the header checks out, decoding continues with the
+// inner packet (kNeedMore); otherwise the UDP datagram itself is the result (kOk).
+ParseStatus Decoder::udp_tunnels(ByteReader& r, Layer* next) noexcept {
+  const bool gtpu = out_->dst_port == kGtpuPort || out_->src_port == kGtpuPort;
+  const bool vxlan = out_->dst_port == kVxlanPort;
+  if (!gtpu && !vxlan) return ParseStatus::kOk;
+  ByteReader t = r;
+  if (gtpu) {
+    // TS 29.281 §5.1: version 1, protocol type GTP, message type 255 (G-PDU) carries user data.
+    const uint8_t flags = t.read_u8();
+    const uint8_t type = t.read_u8();
+    const uint16_t len = t.read_u16be();
+    t.skip(4);  // TEID
+    if (!t.ok() || (flags >> 5) != 1 || (flags & 0x10) == 0 || type != 0xff) return ParseStatus::kOk;
+    t = t.sub(std::min<size_t>(len, t.remaining()));
+    if ((flags & 0x07) != 0) {  // E, S or PN: sequence, N-PDU and next-extension fields follow
+      t.skip(3);
+      uint8_t ext = t.read_u8();
+      for (size_t n = 0; ext != 0 && t.ok(); ++n) {
+        if (n >= kMaxGtpuExtHeaders) return ParseStatus::kOk;
+        const size_t ext_len = size_t{t.read_u8()} * 4;  // 4-octet units, including length and next-type
+        if (ext_len == 0) return ParseStatus::kOk;
+        t.skip(ext_len - 2);
+        ext = t.read_u8();
+      }
+    }
+    const uint8_t version = static_cast<uint8_t>(t.peek_u8() >> 4);
+    if (!t.ok() || (version != 4 && version != 6)) return ParseStatus::kOk;
+    if (!enter_tunnel()) return ParseStatus::kOk;
+    *next = version == 4 ? Layer::kIpv4 : Layer::kIpv6;
+  } else {
+    // RFC 7348 §5: flags with the I bit, reserved, VNI, reserved; then an Ethernet frame.
+    const uint8_t flags = t.read_u8();
+    t.skip(7);
+    if (!t.ok() || (flags & 0x08) == 0) return ParseStatus::kOk;
+    if (!enter_tunnel()) return ParseStatus::kOk;
+    *next = Layer::kEther;
+  }
+  r = t;
+  return ParseStatus::kNeedMore;
+}
+
+ParseStatus Decoder::run(LinkType link, Bytes frame) noexcept {
+  ByteReader r(frame);
+  Layer next = Layer::kEther;
+  switch (link) {
+    case LinkType::kEthernet: next = Layer::kEther; break;
+    case LinkType::kRaw:
+    case LinkType::kRawDlt:
+    case LinkType::kRawDltOpenBsd: next = Layer::kIpAuto; break;
+    case LinkType::kRawIpv4: next = Layer::kIpv4; break;
+    case LinkType::kRawIpv6: next = Layer::kIpv6; break;
+    case LinkType::kPpp: next = Layer::kPpp; break;
+    case LinkType::kNull:
+    case LinkType::kLoop: {
+      const uint32_t be = r.read_u32be();
+      // NULL is in the capturing host's order: a small value read big-endian is big-endian.
+      const uint32_t af = (link == LinkType::kLoop || be < 0x10000) ? be : __builtin_bswap32(be);
+      if (!r.ok()) return truncated();
+      if (af == kAfInet) {
+        next = Layer::kIpv4;
+      } else if (is_af_inet6(af)) {
+        next = Layer::kIpv6;
+      } else {
+        return not_ip();
+      }
+      break;
+    }
+    case LinkType::kCiscoHdlc: {
+      r.skip(2);  // address, control
+      const uint16_t type = r.read_u16be();
+      if (!r.ok()) return truncated();
+      if (!from_ethertype(type, &next)) return not_ip();
+      break;
+    }
+    case LinkType::kLinuxSll: {
+      r.skip(14);  // packet type, ARPHRD type, address length, address
+      const uint16_t type = r.read_u16be();
+      if (!r.ok()) return truncated();
+      if (!from_ethertype(type, &next)) return not_ip();
+      break;
+    }
+    case LinkType::kLinuxSll2: {
+      const uint16_t type = r.read_u16be();
+      r.skip(18);  // reserved, ifindex, ARPHRD type, packet type, address length, address
+      if (!r.ok()) return truncated();
+      if (!from_ethertype(type, &next)) return not_ip();
+      break;
+    }
+    default:
+      flag(kUnsupportedLinkBit);
+      return ParseStatus::kNotApplicable;
+  }
+
+  for (size_t layer = 0; layer < kMaxLayers; ++layer) {
+    switch (next) {
+      case Layer::kEther: {
+        r.skip(12);  // destination, source MAC
+        const uint16_t type = r.read_u16be();
+        if (!r.ok()) return truncated();
+        if (!from_ethertype(type, &next)) return not_ip();  // also 802.3 length frames (LLC)
+        break;
+      }
+      case Layer::kVlan: {
+        const uint16_t tci = r.read_u16be();
+        const uint16_t type = r.read_u16be();
+        if (!r.ok()) return truncated();
+        if (++vlans_ > kMaxVlanDepth) {
+          flag(kVlanDepthBit);
+          return ParseStatus::kMalformed;
+        }
+        if (out_->outer_vlan == 0) out_->outer_vlan = tci & 0x0fff;
+        if (!from_ethertype(type, &next)) return not_ip();
+        break;
+      }
+      case Layer::kMpls: {
+        size_t labels = 0;
+        for (;;) {
+          const uint32_t entry = r.read_u32be();
+          if (!r.ok()) return truncated();
+          if (++labels > kMaxMplsLabels) {
+            flag(kMplsDepthBit);
+            return ParseStatus::kMalformed;
+          }
+          if ((entry & 0x100) != 0) break;  // bottom of stack (RFC 3032 §2.1)
+        }
+        // No protocol field: the first nibble tells IPv4/IPv6; 0 is a pseudowire control
+        // word (RFC 4385) before an Ethernet frame.
+        const uint8_t nibble = static_cast<uint8_t>(r.peek_u8() >> 4);
+        if (r.empty()) return truncated();
+        if (nibble == 4) {
+          next = Layer::kIpv4;
+        } else if (nibble == 6) {
+          next = Layer::kIpv6;
+        } else if (nibble == 0) {
+          r.skip(4);
+          next = Layer::kEther;
+        } else {
+          return not_ip();
+        }
+        break;
+      }
+      case Layer::kPppoe: {  // RFC 2516 §4: ver/type, code 0, session id, length, PPP protocol
+        const uint8_t ver_type = r.read_u8();
+        const uint8_t code = r.read_u8();
+        r.skip(2);
+        const uint16_t len = r.read_u16be();
+        if (!r.ok()) return truncated();
+        if (ver_type != 0x11 || code != 0 || len < 2) {
+          flag(kBadIpHeaderBit);
+          return ParseStatus::kMalformed;
+        }
+        if (len > r.remaining()) flag(kTruncatedBit);
+        r = r.sub(std::min<size_t>(len, r.remaining()));
+        next = Layer::kPpp;
+        break;
+      }
+      case Layer::kPpp: {  // RFC 1661: optional HDLC address/control, 1- or 2-byte protocol
+        if (r.peek_u8() == 0xff && r.peek_u8(1) == 0x03) r.skip(2);
+        uint16_t proto = r.read_u8();
+        if ((proto & 1) == 0) proto = static_cast<uint16_t>((proto << 8) | r.read_u8());
+        if (!r.ok()) return truncated();
+        if (!from_ppp_protocol(proto, &next)) return not_ip();
+        break;
+      }
+      case Layer::kGre: {  // RFC 2784 / RFC 2890; version 1 is PPTP's enhanced GRE (RFC 2637)
+        const uint16_t flags = r.read_u16be();
+        const uint16_t type = r.read_u16be();
+        if (!r.ok()) return truncated();
+        const uint16_t version = flags & 0x7;
+        if (version == 0) {
+          if ((flags & 0xc000) != 0) r.skip(4);  // checksum (+ reserved) or routing present
+          if ((flags & 0x2000) != 0) r.skip(4);  // key
+          if ((flags & 0x1000) != 0) r.skip(4);  // sequence
+          if (type == kEtherTeb) {
+            next = Layer::kEther;
+          } else if (!from_ethertype(type, &next)) {
+            return not_ip();
+          }
+        } else if (version == 1) {
+          r.skip(4);                             // payload length, call id
+          if ((flags & 0x1000) != 0) r.skip(4);  // sequence
+          if ((flags & 0x0080) != 0) r.skip(4);  // acknowledgment
+          next = Layer::kPpp;
+        } else {
+          return not_ip();
+        }
+        if (!r.ok()) return truncated();
+        break;
+      }
+      case Layer::kIpAuto: {
+        const uint8_t nibble = static_cast<uint8_t>(r.peek_u8() >> 4);
+        if (r.empty()) return truncated();
+        if (nibble == 4) {
+          next = Layer::kIpv4;
+        } else if (nibble == 6) {
+          next = Layer::kIpv6;
+        } else {
+          flag(kBadIpHeaderBit);
+          return ParseStatus::kMalformed;
+        }
+        break;
+      }
+      case Layer::kIpv4:
+      case Layer::kIpv6: {
+        const ParseStatus s = next == Layer::kIpv4 ? ipv4(r, &next) : ipv6(r, &next);
+        if (s != ParseStatus::kNeedMore) return s;  // kNeedMore: a tunnel, go on with *next
+        break;
+      }
+    }
+  }
+  flag(kTunnelDepthBit);
+  return ParseStatus::kMalformed;
+}
+
+}  // namespace
+
+bool link_type_supported(uint32_t link_type) noexcept {
+  if (link_type > 0xffff) return false;
+  switch (static_cast<LinkType>(link_type)) {
+    case LinkType::kNull:
+    case LinkType::kEthernet:
+    case LinkType::kPpp:
+    case LinkType::kRaw:
+    case LinkType::kRawDlt:
+    case LinkType::kRawDltOpenBsd:
+    case LinkType::kCiscoHdlc:
+    case LinkType::kLoop:
+    case LinkType::kLinuxSll:
+    case LinkType::kRawIpv4:
+    case LinkType::kRawIpv6:
+    case LinkType::kLinuxSll2: return true;
+  }
+  return false;
+}
+
+std::string_view packet_anomaly_name(PacketAnomaly a) noexcept {
+  switch (a) {
+#define MUHAFIZ_X(name, text) \
+  case name##Bit: return text;
+    MUHAFIZ_PACKET_ANOMALIES(MUHAFIZ_X)
+#undef MUHAFIZ_X
+    case kPacketAnomalyCount: break;
+  }
+  return "unknown";
+}
+
+ParseStatus decode_packet(LinkType link, Bytes frame, PacketInfo* out) noexcept {
+  *out = PacketInfo{};
+  Decoder d(out);
+  return d.run(link, frame);
+}
+
+}  // namespace muhafiz::parse

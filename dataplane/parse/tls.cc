@@ -1,0 +1,262 @@
+#include "dataplane/parse/tls.h"
+
+#include <algorithm>
+
+namespace muhafiz::parse {
+namespace {
+
+constexpr size_t kTlsRandomLen = 32;        // RFC 8446 §4.1.2
+constexpr size_t kMaxTlsSessionIdLen = 32;  // RFC 8446 §4.1.2 legacy_session_id<0..32>
+constexpr uint8_t kTlsMajorVersion = 3;     // SSL 3.0 (RFC 6101) through TLS 1.3 all use 3.x
+constexpr uint8_t kMaxTlsRecordMinor = 4;   // 0x0304; RFC 8446 §5.1 pins records to <= 0x0303
+constexpr uint16_t kTlsVersion10 = 0x0301;
+constexpr uint16_t kTlsVersion12 = 0x0303;
+constexpr uint8_t kSniHostName = 0;  // RFC 6066 §3 NameType host_name
+// Each record carries at least one byte of the message (RFC 8446 §5.1 forbids zero-length
+// handshake fragments), so this many records always complete any message we accept.
+constexpr size_t kMaxHandshakeRecords = kTlsGatherScratchLen;
+
+constexpr bool is_sni_byte(uint8_t c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
+}
+
+// RFC 6066 §3: a DNS host name, no trailing dot. '_' is allowed as DNS names carry it (RFC 8552).
+bool is_valid_sni(Bytes name) noexcept {
+  if (name.size() > kMaxTlsSniLen) return false;
+  ByteReader r(name);
+  size_t label_len = 0;
+  while (!r.empty()) {
+    const uint8_t c = r.read_u8();
+    if (c == '.') {
+      if (label_len == 0) return false;
+      label_len = 0;
+    } else if (is_sni_byte(c)) {
+      ++label_len;
+    } else {
+      return false;
+    }
+  }
+  return label_len != 0;
+}
+
+// server_name extension body (RFC 6066 §3): ServerNameList<1..2^16-1> of
+// {NameType name_type; opaque HostName<1..2^16-1>}. Other name types are assumed to carry the
+// same 16-bit length, as RFC 6066 §3 notes earlier implementations did.
+ParseStatus parse_server_name(ByteReader e, ClientHello* out) noexcept {
+  if (e.empty()) {
+    out->anomalies |= kTlsSniEmpty;
+    return ParseStatus::kOk;
+  }
+  const uint16_t list_len = e.read_u16be();
+  if (!e.ok() || list_len != e.remaining()) return ParseStatus::kMalformed;
+  if (list_len == 0) out->anomalies |= kTlsSniEmpty;
+  size_t names = 0;
+  while (!e.empty()) {
+    if (++names > kMaxTlsServerNames) {
+      out->anomalies |= kTlsOverLimit | kTlsSniMultipleNames;
+      return ParseStatus::kMalformed;
+    }
+    const uint8_t type = e.read_u8();
+    const uint16_t len = e.read_u16be();
+    const Bytes name = e.bytes(len);
+    if (!e.ok()) return ParseStatus::kMalformed;
+    if (type != kSniHostName) {
+      out->anomalies |= kTlsSniNonHostName;
+    } else if (len == 0) {
+      out->anomalies |= kTlsSniEmpty;
+    } else if (!out->has_sni) {
+      out->has_sni = true;
+      out->sni = as_chars(name);
+      if (!is_valid_sni(name)) out->anomalies |= kTlsSniInvalid;
+    }
+  }
+  if (names > 1) out->anomalies |= kTlsSniMultipleNames;
+  return ParseStatus::kOk;
+}
+
+// ALPN extension body (RFC 7301 §3.1): ProtocolNameList<2..2^16-1> of ProtocolName<1..2^8-1>.
+ParseStatus parse_alpn(ByteReader e, ClientHello* out) noexcept {
+  const uint16_t list_len = e.read_u16be();
+  if (!e.ok() || list_len == 0 || list_len != e.remaining()) return ParseStatus::kMalformed;
+  size_t protocols = 0;
+  while (!e.empty()) {
+    if (++protocols > kMaxTlsAlpnProtocols) {
+      out->anomalies |= kTlsOverLimit;
+      return ParseStatus::kMalformed;
+    }
+    const uint8_t len = e.read_u8();
+    const Bytes name = e.bytes(len);
+    if (!e.ok() || len == 0) return ParseStatus::kMalformed;  // RFC 7301 §3.1: no empty names
+    if (protocols == 1) out->alpn_first = as_chars(name);
+  }
+  return ParseStatus::kOk;
+}
+
+// Walks the extensions block (RFC 8446 §4.2), which `e` spans exactly.
+ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
+  uint16_t seen[kMaxTlsExtensions];
+  size_t count = 0;
+  bool after_psk = false;
+  while (!e.empty()) {
+    if (count == kMaxTlsExtensions) {
+      out->anomalies |= kTlsOverLimit;
+      return ParseStatus::kMalformed;
+    }
+    const uint16_t type = e.read_u16be();
+    const uint16_t len = e.read_u16be();
+    ByteReader body = e.sub(len);
+    if (!e.ok()) return ParseStatus::kMalformed;
+
+    if (after_psk) out->anomalies |= kTlsPskNotLast;
+    const std::span<const uint16_t> earlier(seen, count);
+    const bool duplicate = std::ranges::find(earlier, type) != earlier.end();
+    seen[count++] = type;
+    if (duplicate) {
+      out->anomalies |= kTlsDuplicateExtension;
+      continue;  // keep what the first copy said
+    }
+    ParseStatus st = ParseStatus::kOk;
+    switch (type) {
+      case tls_ext::kServerName:
+        st = parse_server_name(body, out);
+        break;
+      case tls_ext::kAlpn:
+        st = parse_alpn(body, out);
+        break;
+      case tls_ext::kEncryptedClientHello:
+        out->has_ech = true;
+        break;
+      case tls_ext::kPreSharedKey:
+        after_psk = true;
+        break;
+      default:
+        break;
+    }
+    if (st != ParseStatus::kOk) return st;
+  }
+  out->extension_count = static_cast<uint16_t>(count);
+  return ParseStatus::kOk;
+}
+
+}  // namespace
+
+ParseStatus parse_client_hello(Bytes msg, ClientHello* out) noexcept {
+  *out = ClientHello{};
+  ByteReader in(msg);
+  if (in.empty()) return ParseStatus::kNeedMore;
+  if (in.read_u8() != kTlsClientHello) return ParseStatus::kNotApplicable;
+  const uint32_t len = in.read_u24be();
+  if (!in.ok()) return ParseStatus::kNeedMore;
+  if (len > kMaxClientHelloLen) {
+    out->anomalies |= kTlsTooLong;
+    return ParseStatus::kMalformed;
+  }
+  if (!in.has(len)) return ParseStatus::kNeedMore;
+  ByteReader body = in.sub(len);
+
+  // RFC 8446 §4.1.2 ClientHello.
+  out->legacy_version = body.read_u16be();
+  body.skip(kTlsRandomLen);
+  const uint8_t session_id_len = body.read_u8();
+  if (session_id_len > kMaxTlsSessionIdLen) return ParseStatus::kMalformed;
+  body.skip(session_id_len);
+  const uint16_t suites_len = body.read_u16be();
+  if (suites_len < 2 || suites_len % 2 != 0) return ParseStatus::kMalformed;  // <2..2^16-2>
+  body.skip(suites_len);
+  const uint8_t compression_len = body.read_u8();
+  if (compression_len == 0) return ParseStatus::kMalformed;  // <1..2^8-1>
+  body.skip(compression_len);
+  if (!body.ok()) return ParseStatus::kMalformed;
+  if ((out->legacy_version >> 8) != kTlsMajorVersion) return ParseStatus::kMalformed;
+  if (out->legacy_version < kTlsVersion10 || out->legacy_version > kTlsVersion12) {
+    out->anomalies |= kTlsUnusualVersion;
+  }
+
+  // Extensions are optional before TLS 1.3 (RFC 5246 §7.4.1.2); SSL 3.0 has none.
+  if (body.empty()) return ParseStatus::kOk;
+  const uint16_t ext_len = body.read_u16be();
+  ByteReader exts = body.sub(ext_len);
+  if (!body.ok()) return ParseStatus::kMalformed;
+  if (!body.empty()) out->anomalies |= kTlsTrailingBytes;
+  return parse_extensions(exts, out);
+}
+
+ParseStatus gather_tls_handshake(Bytes stream, std::span<uint8_t> scratch, Bytes* msg,
+                                 size_t* consumed) noexcept {
+  *msg = {};
+  *consumed = 0;
+  ByteReader in(stream);
+  size_t filled = 0;  // message bytes copied into scratch
+  size_t total = 0;   // whole message length once its header is known; 0 before
+  for (size_t record = 0; record < kMaxHandshakeRecords; ++record) {
+    if (record == 0) {
+      // Decide "not a ClientHello" from whatever is visible, before waiting for more.
+      if (in.has(1) && in.peek_u8() != kTlsContentHandshake) return ParseStatus::kNotApplicable;
+      if (in.has(2) && in.peek_u8(1) != kTlsMajorVersion) return ParseStatus::kNotApplicable;
+    }
+    if (!in.has(kTlsRecordHeaderLen)) return ParseStatus::kNeedMore;
+    const uint8_t type = in.read_u8();
+    const uint8_t major = in.read_u8();
+    const uint8_t minor = in.read_u8();
+    const uint16_t len = in.read_u16be();
+    // RFC 8446 §5.1: handshake messages must not be interleaved with other record types.
+    if (type != kTlsContentHandshake) return ParseStatus::kMalformed;
+    if (major != kTlsMajorVersion || minor > kMaxTlsRecordMinor) return ParseStatus::kMalformed;
+    if (len == 0 || len > kMaxTlsRecordLen) return ParseStatus::kMalformed;
+    if (record == 0 && in.has(1) && in.peek_u8() != kTlsClientHello) {
+      return ParseStatus::kNotApplicable;  // a ServerHello, or another first message
+    }
+    if (!in.has(len)) return ParseStatus::kNeedMore;
+    ByteReader frag = in.sub(len);
+
+    if (record == 0 && frag.has(kTlsHandshakeHeaderLen)) {
+      ByteReader h = frag;
+      h.skip(1);
+      const uint32_t body_len = h.read_u24be();
+      if (body_len > kMaxClientHelloLen) return ParseStatus::kMalformed;
+      if (frag.has(kTlsHandshakeHeaderLen + body_len)) {  // common case: no copy
+        *msg = frag.bytes(kTlsHandshakeHeaderLen + body_len);
+        *consumed = in.offset();
+        return ParseStatus::kOk;
+      }
+    }
+    // At most two rounds per fragment: finish the header, then the body.
+    while (!frag.empty()) {
+      const size_t want = total != 0 ? total - filled : kTlsHandshakeHeaderLen - filled;
+      const size_t n = std::min(want, frag.remaining());
+      if (n > scratch.size() - filled) return ParseStatus::kMalformed;
+      const Bytes piece = frag.bytes(n);
+      std::copy(piece.begin(), piece.end(), scratch.subspan(filled).begin());
+      filled += n;
+      if (total == 0 && filled == kTlsHandshakeHeaderLen) {
+        ByteReader h(Bytes(scratch.first(kTlsHandshakeHeaderLen)));
+        h.skip(1);
+        const uint32_t body_len = h.read_u24be();
+        if (body_len > kMaxClientHelloLen) return ParseStatus::kMalformed;
+        total = kTlsHandshakeHeaderLen + body_len;
+        if (total > scratch.size()) return ParseStatus::kMalformed;
+      }
+      if (total != 0 && filled == total) {
+        *msg = Bytes(scratch.first(total));
+        *consumed = in.offset();
+        return ParseStatus::kOk;
+      }
+    }
+  }
+  return ParseStatus::kMalformed;  // unreachable: every record adds at least one byte
+}
+
+bool looks_like_tls_client_hello(Bytes stream_start) noexcept {
+  ByteReader r(stream_start);
+  if (!r.has(3)) return false;
+  if (r.read_u8() != kTlsContentHandshake) return false;
+  if (r.read_u8() != kTlsMajorVersion) return false;
+  if (r.read_u8() > kMaxTlsRecordMinor) return false;
+  if (!r.has(2)) return true;
+  const uint16_t len = r.read_u16be();
+  if (len == 0 || len > kMaxTlsRecordLen) return false;
+  return r.empty() || r.read_u8() == kTlsClientHello;
+}
+
+}  // namespace muhafiz::parse
