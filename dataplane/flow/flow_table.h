@@ -1,0 +1,139 @@
+// Per-worker flow state: a bounded, aged hash table of flows, and a pool of fixed-size
+// reassembly buffers lent to the few flows that have a message split across packets.
+// Everything is allocated once at construction; lookups and inserts never allocate.
+// Not thread-safe by design: each worker owns its own table (RSS keeps a flow on one worker).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "dataplane/parse/http.h"
+#include "dataplane/parse/packet.h"
+#include "dataplane/parse/quic.h"
+
+namespace muhafiz::flow {
+
+using parse::IpAddress;
+using parse::IpFamily;
+
+// The 5-tuple in canonical order (lower endpoint first), so both directions share one entry.
+struct FlowKey {
+  uint8_t family = 0;
+  uint8_t proto = 0;
+  uint16_t port_lo = 0, port_hi = 0;
+  uint8_t addr_lo[16] = {}, addr_hi[16] = {};
+  bool operator==(const FlowKey&) const noexcept = default;
+};
+
+// Builds the canonical key; *dir is 0 when the packet goes from the lower endpoint, else 1.
+FlowKey make_flow_key(const parse::PacketInfo& pkt, uint8_t* dir) noexcept;
+uint64_t hash_flow_key(const FlowKey& key) noexcept;
+
+inline constexpr size_t kStreamBufferSize = 16384 + 1024;  // holds kMaxClientHelloLen / kMaxHttpHeadLen plus a record header
+inline constexpr uint32_t kNoBuffer = UINT32_MAX;
+
+// What a TCP direction carries, decided at the first message boundary we see.
+enum class StreamApp : uint8_t {
+  kUnknown,      // not decided yet (re-tried at each new segment start)
+  kTls,          // waiting for / inside a ClientHello
+  kTlsAfterHello,  // hello seen: a HelloRetryRequest may bring a second one
+  kHttp,         // HTTP/1.x requests (pipelined), bodies skipped
+  kHttpBody,     // inside a Content-Length body
+  kHttpChunked,  // inside a chunked body
+  kDns,          // length-prefixed DNS messages
+  kDone,         // nothing more to learn from this direction
+};
+
+struct TcpDirection {
+  uint32_t next_seq = 0;
+  bool seq_known = false;
+  StreamApp app = StreamApp::kUnknown;
+  uint32_t buffer = kNoBuffer;  // index into the BufferPool while a message is partial
+  uint32_t buffered = 0;        // bytes held in that buffer
+  uint32_t segments = 0;        // segments that contributed to the buffered bytes
+  bool after_gap = false;       // a gap was skipped since the last message
+  uint64_t body_left = 0;       // kHttpBody: bytes still to skip
+  parse::HttpChunkState chunk{};  // kHttpChunked
+};
+
+struct QuicState {
+  bool active = false;
+  bool done = false;       // ClientHello extracted for the current keys
+  uint8_t client_dir = 0;  // direction of the first client Initial
+  uint8_t dcid_len = 0;
+  uint8_t dcid[parse::kQuicMaxCidLen] = {};
+  parse::QuicInitialKeys keys{};
+  uint32_t buffer = kNoBuffer;  // a QuicCryptoAssembler slot in the pool
+  uint32_t packets = 0;         // Initial packets that fed the assembler
+};
+
+struct Flow {
+  FlowKey key;
+  uint64_t last_seen = 0;  // caller's clock (ns or µs), used for ageing
+  bool used = false;
+  TcpDirection tcp[2];
+  QuicState quic;
+};
+
+// Fixed pool of reassembly slots. Each slot holds either a stream buffer or a QUIC CRYPTO
+// assembler; an exhausted pool is a counted failure, never an allocation.
+class BufferPool {
+ public:
+  explicit BufferPool(uint32_t count);
+  uint32_t acquire() noexcept;  // kNoBuffer when empty
+  void release(uint32_t index) noexcept;
+  std::span<uint8_t> stream(uint32_t index) noexcept;
+  parse::QuicCryptoAssembler& assembler(uint32_t index) noexcept;
+  uint32_t in_use() const noexcept { return in_use_; }
+  uint32_t capacity() const noexcept { return count_; }
+
+ private:
+  struct Slot {
+    uint8_t bytes[kStreamBufferSize];
+    parse::QuicCryptoAssembler assembler;
+  };
+  uint32_t count_;
+  uint32_t in_use_ = 0;
+  std::unique_ptr<Slot[]> slots_;
+  std::unique_ptr<uint32_t[]> free_;
+  uint32_t free_top_ = 0;
+};
+
+struct FlowTableConfig {
+  uint32_t capacity = 1u << 16;  // flows (rounded up to a power of two)
+  uint32_t buffers = 1024;       // reassembly slots
+  uint64_t idle_timeout = 120'000'000;  // in the caller's clock units (µs by default: 120 s)
+};
+
+struct FlowTableStats {
+  uint64_t created = 0;
+  uint64_t evicted = 0;   // live flows pushed out to make room
+  uint64_t expired = 0;   // idle flows reused
+  uint64_t buffer_exhausted = 0;
+};
+
+class FlowTable {
+ public:
+  explicit FlowTable(const FlowTableConfig& cfg);
+  // Finds or creates the flow. Never fails: when the probe window is full, the least
+  // recently seen flow in it is evicted (its buffers returned) and counted.
+  Flow& lookup(const FlowKey& key, uint64_t now) noexcept;
+  BufferPool& pool() noexcept { return pool_; }
+  const FlowTableStats& stats() const noexcept { return stats_; }
+  FlowTableStats& stats() noexcept { return stats_; }
+  uint32_t active(uint64_t now) const noexcept;
+
+ private:
+  static constexpr uint32_t kProbeWindow = 8;
+  void reset_flow(Flow& f) noexcept;
+
+  FlowTableConfig cfg_;
+  uint32_t mask_;
+  std::unique_ptr<Flow[]> flows_;
+  BufferPool pool_;
+  FlowTableStats stats_;
+};
+
+}  // namespace muhafiz::flow
