@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Checks muhafiz-inspect on the project's generated captures, observation by observation.
+
+usage: check_inspect.py INSPECT CAPTURES_DIR
+
+For every X.pcap / X.pcapng with an X.expected.jsonl manifest (written by
+muhafiz-make-captures), runs `INSPECT X` and requires exactly the manifest's observations:
+same frame, kind, host, HTTP request-target, and every flag the manifest names ("ech",
+"ip_fragment", ...) present. Nothing missing, nothing extra. Also runs `--summary` once per
+capture and checks it is valid JSON whose per-kind counts equal the observations printed.
+Prints "N passed, N failed"; exit 0 when all agree. Standard library only.
+"""
+import collections
+import json
+import os
+import subprocess
+import sys
+
+
+def key(o):
+    return (o["frame"], o["kind"], o["host"], o.get("uri", ""))
+
+
+def main():
+    inspect, folder = sys.argv[1], sys.argv[2]
+    captures = sorted(f for f in os.listdir(folder) if f.endswith((".pcap", ".pcapng")))
+    if not captures:
+        print("no captures in %s: did muhafiz-make-captures run?" % folder)
+        return 1
+    passed = failed = 0
+    for name in captures:
+        path = os.path.join(folder, name)
+        manifest = os.path.join(folder, os.path.splitext(name)[0] + ".expected.jsonl")
+        want = [json.loads(l) for l in open(manifest) if l.strip()]
+        r = subprocess.run([inspect, path], capture_output=True, text=True, timeout=60)
+        problems = []
+        if r.returncode != 0:
+            problems.append("exit %d: %s" % (r.returncode, r.stderr.strip()))
+        got = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        got_by_key = collections.defaultdict(list)
+        for o in got:
+            got_by_key[key(o)].append(o)
+        for w in want:
+            matches = got_by_key.get(key(w))
+            if not matches:
+                problems.append("missing %s" % json.dumps(w))
+                continue
+            o = matches.pop(0)
+            for flag in w.get("flags", []):
+                if flag not in o["flags"]:
+                    problems.append("frame %d: flag %r missing in %s" % (w["frame"], flag, json.dumps(o)))
+        for rest in got_by_key.values():
+            for o in rest:
+                problems.append("extra %s" % json.dumps(o))
+        s = subprocess.run([inspect, "--summary", path], capture_output=True, text=True, timeout=60)
+        try:
+            summary = json.loads(s.stdout)
+            counts = collections.Counter(o["kind"] for o in got)
+            for kind, n in summary["observations"].items():
+                if counts.get(kind, 0) != n:
+                    problems.append("--summary says %d %s, the lines say %d" % (n, kind, counts.get(kind, 0)))
+        except (ValueError, KeyError) as e:
+            problems.append("--summary is not the expected JSON: %s" % e)
+        if problems:
+            failed += 1
+            print("FAIL %s" % name)
+            for p in problems:
+                print("   " + p)
+        else:
+            passed += 1
+            print("ok   %s (%d observations)" % (name, len(want)))
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
