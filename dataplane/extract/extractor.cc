@@ -199,6 +199,18 @@ void Extractor::process_packet(const parse::PacketInfo& pkt, uint64_t frame_no, 
   }
 }
 
+void Extractor::emit_http(Ctx& ctx, const parse::HttpRequest& req, uint32_t flags) noexcept {
+  Observation obs;
+  obs.kind = ObservationKind::kHttp;
+  obs.flags = flags;
+  obs.host = lower_host(req.host_name, &obs.flags);
+  obs.uri = req.target;
+  obs.method = req.method;
+  if (!req.has_host) obs.flags |= observation_flag_mask(kNoHostBit);
+  if (req.anomalies != 0) obs.flags |= observation_flag_mask(kAnomalyBit);
+  emit(ctx, obs);
+}
+
 void Extractor::on_dns_message(Ctx& ctx, Bytes msg, uint32_t flags) noexcept {
   parse::DnsMessage& m = *dns_;
   if (parse::parse_dns_message(msg, &m) != ParseStatus::kOk) {
@@ -242,14 +254,7 @@ void Extractor::on_udp(Ctx& ctx) noexcept {
     // SSDP NOTIFY is a device announcing itself to the LAN (UPnP 1.1 §1.2), not an access to
     // anything: only searches (M-SEARCH) are reported.
     if (req.method == "NOTIFY") return;
-    Observation obs;
-    obs.kind = ObservationKind::kHttp;
-    obs.host = lower_host(req.host_name, &obs.flags);
-    obs.uri = req.target;
-    obs.method = req.method;
-    if (!req.has_host) obs.flags |= observation_flag_mask(kNoHostBit);
-    if (req.anomalies != 0) obs.flags |= observation_flag_mask(kAnomalyBit);
-    emit(ctx, obs);
+    emit_http(ctx, req, 0);
   }
 }
 
@@ -533,15 +538,7 @@ size_t Extractor::run_stream(Ctx& ctx, TcpDirection& d, Bytes data, bool from_bu
           d.app = StreamApp::kUnknown;
           return data.size();
         }
-        Observation obs;
-        obs.kind = ObservationKind::kHttp;
-        obs.flags = flags;
-        obs.host = lower_host(req.host_name, &obs.flags);
-        obs.uri = req.target;
-        obs.method = req.method;
-        if (!req.has_host) obs.flags |= observation_flag_mask(kNoHostBit);
-        if (req.anomalies != 0) obs.flags |= observation_flag_mask(kAnomalyBit);
-        emit(ctx, obs);
+        emit_http(ctx, req, flags);
         d.after_gap = false;
         if (readable) {
           count(kHttpMalformed);

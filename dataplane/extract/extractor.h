@@ -12,6 +12,7 @@
 #include "dataplane/extract/observation.h"
 #include "dataplane/flow/flow_table.h"
 #include "dataplane/parse/dns.h"
+#include "dataplane/parse/http.h"
 #include "dataplane/parse/packet.h"
 #include "dataplane/parse/quic.h"
 #include "dataplane/parse/tls.h"
@@ -88,6 +89,7 @@ class Extractor {
   void emit(Ctx& ctx, Observation& obs) noexcept;
   std::string_view lower_host(std::string_view host, uint32_t* flags) noexcept;
 
+  void emit_http(Ctx& ctx, const parse::HttpRequest& req, uint32_t flags) noexcept;
   void on_udp(Ctx& ctx) noexcept;
   void on_dns_message(Ctx& ctx, parse::Bytes msg, uint32_t flags) noexcept;
   void on_quic(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept;

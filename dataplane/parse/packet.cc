@@ -53,6 +53,10 @@ class Decoder {
     flag(kNotIpBit);
     return ParseStatus::kNotApplicable;
   }
+  void set_addresses(IpFamily family, Bytes src, Bytes dst) noexcept;
+  // The next `declared` bytes of r (trimming link padding), or all of r when the header gives
+  // no length (take_all); a declared length past the capture is cut and flagged.
+  ByteReader bounded(ByteReader& r, size_t declared, bool take_all) noexcept;
   bool from_ethertype(uint16_t type, Layer* next) noexcept;
   bool from_ppp_protocol(uint16_t proto, Layer* next) noexcept;
   bool enter_tunnel() noexcept;
@@ -64,6 +68,20 @@ class Decoder {
   PacketInfo* out_;
   size_t vlans_ = 0;
 };
+
+void Decoder::set_addresses(IpFamily family, Bytes src, Bytes dst) noexcept {
+  out_->family = family;
+  out_->src = IpAddress{family, {}};
+  out_->dst = IpAddress{family, {}};
+  std::copy(src.begin(), src.end(), out_->src.bytes);
+  std::copy(dst.begin(), dst.end(), out_->dst.bytes);
+}
+
+ByteReader Decoder::bounded(ByteReader& r, size_t declared, bool take_all) noexcept {
+  if (take_all) return r.sub(r.remaining());
+  if (declared > r.remaining()) flag(kTruncatedBit);
+  return r.sub(std::min(declared, r.remaining()));
+}
 
 bool Decoder::from_ethertype(uint16_t type, Layer* next) noexcept {
   switch (type) {
@@ -118,21 +136,9 @@ ParseStatus Decoder::ipv4(ByteReader& r, Layer* next) noexcept {
   }
   r.skip(header_len - kIpv4MinHeaderLen);  // options
   if (!r.ok()) return truncated();
-  out_->family = IpFamily::kV4;
-  out_->src = IpAddress{IpFamily::kV4, {}};
-  out_->dst = IpAddress{IpFamily::kV4, {}};
-  std::copy(src.begin(), src.end(), out_->src.bytes);
-  std::copy(dst.begin(), dst.end(), out_->dst.bytes);
-
-  // Total length 0 is what TCP segmentation offload leaves in locally captured frames:
-  // take the frame. Otherwise trim Ethernet padding, and flag snaplen cuts.
-  size_t payload_len = r.remaining();
-  if (total_len != 0) {
-    const size_t want = total_len - header_len;
-    if (want > payload_len) flag(kTruncatedBit);
-    payload_len = std::min(want, payload_len);
-  }
-  ByteReader payload = r.sub(payload_len);
+  set_addresses(IpFamily::kV4, src, dst);
+  // Total length 0 is what TCP segmentation offload leaves in locally captured frames.
+  ByteReader payload = bounded(r, total_len == 0 ? 0 : total_len - header_len, total_len == 0);
 
   const uint16_t frag_offset = frag & 0x1fff;
   const bool more_fragments = (frag & 0x2000) != 0;
@@ -158,19 +164,9 @@ ParseStatus Decoder::ipv6(ByteReader& r, Layer* next) noexcept {
     flag(kBadIpHeaderBit);
     return ParseStatus::kMalformed;
   }
-  out_->family = IpFamily::kV6;
-  out_->src = IpAddress{IpFamily::kV6, {}};
-  out_->dst = IpAddress{IpFamily::kV6, {}};
-  std::copy(src.begin(), src.end(), out_->src.bytes);
-  std::copy(dst.begin(), dst.end(), out_->dst.bytes);
-
+  set_addresses(IpFamily::kV6, src, dst);
   // Payload length 0 means a jumbogram (RFC 2675) or TSO: take the frame.
-  size_t payload_len = r.remaining();
-  if (payload_len_field != 0) {
-    if (payload_len_field > payload_len) flag(kTruncatedBit);
-    payload_len = std::min<size_t>(payload_len_field, payload_len);
-  }
-  r = r.sub(payload_len);
+  r = bounded(r, payload_len_field, payload_len_field == 0);
 
   // Extension header chain (RFC 8200 §4), capped.
   for (size_t n = 0;; ++n) {
@@ -255,11 +251,8 @@ ParseStatus Decoder::transport(ByteReader& r, uint8_t proto, Layer* next) noexce
         flag(kBadL4HeaderBit);
         return ParseStatus::kMalformed;
       }
-      if (len != 0) {  // 0: jumbogram (RFC 2675) or offload; take what the IP layer gave
-        const size_t want = len - kUdpHeaderLen;
-        if (want > r.remaining()) flag(kTruncatedBit);
-        r = r.sub(std::min(want, r.remaining()));
-      }
+      // Length 0: jumbogram (RFC 2675) or offload; take what the IP layer gave.
+      r = bounded(r, len == 0 ? 0 : len - kUdpHeaderLen, len == 0);
       out_->l4_payload = r.rest();
       return udp_tunnels(r, next);
     }
@@ -432,8 +425,7 @@ ParseStatus Decoder::run(LinkType link, Bytes frame) noexcept {
           flag(kBadIpHeaderBit);
           return ParseStatus::kMalformed;
         }
-        if (len > r.remaining()) flag(kTruncatedBit);
-        r = r.sub(std::min<size_t>(len, r.remaining()));
+        r = bounded(r, len, false);
         next = Layer::kPpp;
         break;
       }
