@@ -8,6 +8,8 @@
 #include <stdexcept>
 
 #include "dataplane/inspect/capture.h"
+#include "rules/list/canon.h"
+#include "rules/match/matcher.h"
 
 namespace muhafiz::inspect {
 namespace {
@@ -29,12 +31,76 @@ std::string dump(const ordered_json& j) {
   return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
+rules::ObservationKind rules_kind(extract::ObservationKind k) {
+  switch (k) {
+    case extract::ObservationKind::kDns: return rules::ObservationKind::kDns;
+    case extract::ObservationKind::kTlsSni: return rules::ObservationKind::kTlsSni;
+    case extract::ObservationKind::kQuicSni: return rules::ObservationKind::kQuicSni;
+    case extract::ObservationKind::kHttp: return rules::ObservationKind::kHttp;
+  }
+  return rules::ObservationKind::kDns;
+}
+
+rules::IpAddress rules_address(const parse::IpAddress& a) {
+  rules::IpAddress out;
+  out.family = a.family == parse::IpFamily::kV4 ? rules::IpFamily::kV4 : rules::IpFamily::kV6;
+  std::copy(std::begin(a.bytes), std::end(a.bytes), out.bytes.begin());
+  return out;
+}
+
+ordered_json verdict_object(const rules::Matcher& m, const rules::Verdict& v) {
+  const rules::ListInfo list = m.list(v.list);
+  const rules::EntryInfo entry = m.entry(v.list, v.entry);
+  ordered_json j;
+  j["matched"] = true;
+  j["enforce"] = v.enforce();
+  j["action"] = rules::to_string(v.action);
+  j["list"] = list.id;
+  j["list_version"] = list.version;
+  j["entry"] = entry.id;
+  j["entry_kind"] = rules::to_string(entry.kind);
+  j["value"] = entry.value;
+  j["alert"] = v.alert;
+  j["shadow"] = v.shadow;
+  j["url_not_enforceable"] = v.url_not_enforceable;
+  return j;
+}
+
+// Looks the observation up in the ruleset: the name (HTTP: host and canonical path), and
+// when the name matches nothing, the destination address.
+std::string verdict_for(const rules::Matcher& m, rules::MatchScratch& scratch, const extract::Observation& obs) {
+  rules::Observation q;
+  q.kind = rules_kind(obs.kind);
+  q.host = obs.host;
+  std::string path;
+  if (obs.kind == extract::ObservationKind::kHttp) {
+    std::string error;
+    if (auto url = rules::canonical_request(obs.host, obs.uri, &error)) {
+      path = url->path;
+      if (url->has_query) path += "?" + url->query;
+    }
+    q.path = path;
+  }
+  rules::Verdict v = m.match(q, scratch);
+  if (!v.matched && obs.packet != nullptr) {
+    rules::Observation ip;
+    ip.kind = rules::ObservationKind::kIp;
+    ip.ip = rules_address(obs.packet->dst);
+    v = m.match(ip, scratch);
+  }
+  if (!v.matched) return dump(ordered_json{{"matched", false}});
+  return dump(verdict_object(m, v));
+}
+
 class JsonLinesSink final : public extract::ObservationSink {
  public:
-  explicit JsonLinesSink(std::ostream& out) : out_(out) {}
+  JsonLinesSink(std::ostream& out, const rules::Matcher* matcher) : out_(out), matcher_(matcher) {
+    if (matcher_ != nullptr) scratch_ = matcher_->make_scratch();
+  }
   void on_observation(const extract::Observation& obs) noexcept override {
     try {
-      out_ << observation_json(obs) << '\n';
+      const std::string verdict = matcher_ != nullptr ? verdict_for(*matcher_, scratch_, obs) : std::string();
+      out_ << observation_json(obs, verdict) << '\n';
     } catch (...) {
       failed_ = true;  // reported once by the caller; a sink must not throw into a worker
     }
@@ -43,6 +109,8 @@ class JsonLinesSink final : public extract::ObservationSink {
 
  private:
   std::ostream& out_;
+  const rules::Matcher* matcher_;
+  rules::MatchScratch scratch_;
   bool failed_ = false;
 };
 
@@ -94,7 +162,7 @@ void print_summary(std::ostream& out, const std::string& capture, uint64_t frame
 
 }  // namespace
 
-std::string observation_json(const extract::Observation& obs) {
+std::string observation_json(const extract::Observation& obs, const std::string& verdict_json) {
   ordered_json j;
   j["frame"] = obs.frame;
   j["kind"] = extract::to_string(obs.kind);
@@ -117,6 +185,7 @@ std::string observation_json(const extract::Observation& obs) {
     }
   }
   j["flags"] = flags;
+  if (!verdict_json.empty()) j["verdict"] = ordered_json::parse(verdict_json);
   return dump(j);
 }
 
@@ -134,8 +203,17 @@ int run_inspect(const InspectOptions& opts, std::ostream& out, std::ostream& err
         << " is not supported (supported: Ethernet, raw IP, BSD loopback, Linux cooked v1/v2, PPP, "
            "Cisco HDLC); no frame was inspected\n";
   }
+  std::unique_ptr<const rules::Matcher> matcher;
+  if (!opts.ruleset.empty()) {
+    try {
+      matcher = rules::Matcher::load(opts.ruleset);
+    } catch (const std::exception& e) {
+      err << "muhafiz-inspect: cannot use ruleset " << opts.ruleset << ": " << e.what() << '\n';
+      return kExitUnreadable;
+    }
+  }
   auto extractor = std::make_unique<extract::Extractor>(opts.extractor);
-  JsonLinesSink lines(out);
+  JsonLinesSink lines(out, matcher.get());
   NullSink none;
   extract::ObservationSink& sink = opts.summary ? static_cast<extract::ObservationSink&>(none) : lines;
 

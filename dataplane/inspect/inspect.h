@@ -13,6 +13,7 @@ namespace muhafiz::inspect {
 struct InspectOptions {
   std::string capture;
   bool summary = false;  // print counts instead of observations
+  std::string ruleset;   // compiled ruleset snapshot: add each observation's verdict
   extract::ExtractorConfig extractor;
 };
 
@@ -22,8 +23,9 @@ inline constexpr int kExitUsage = 1;
 inline constexpr int kExitUnreadable = 2;  // missing, unreadable or not a capture
 inline constexpr int kExitTruncated = 3;   // what the capture held was reported; it ends early
 
-// Formats one observation as a JSON object on one line (no newline).
-std::string observation_json(const extract::Observation& obs);
+// Formats one observation as a JSON object on one line (no newline); `verdict_json` (may be
+// empty) is added as "verdict".
+std::string observation_json(const extract::Observation& obs, const std::string& verdict_json = {});
 
 int run_inspect(const InspectOptions& opts, std::ostream& out, std::ostream& err);
 

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
       "muhafiz-inspect"};
   app.add_option("capture", opts.capture, "capture file (pcap or pcapng)")->required();
   app.add_flag("--summary", opts.summary, "print counts per kind and per anomaly instead of observations");
+  app.add_option("--ruleset", opts.ruleset,
+                 "compiled ruleset (muhafiz-list compile): add each observation's verdict");
   app.add_option("--max-flows", opts.extractor.flows.capacity, "flow table capacity")
       ->default_val(opts.extractor.flows.capacity);
   app.add_option("--buffers", opts.extractor.flows.buffers, "reassembly buffers (flows with a split message)")
