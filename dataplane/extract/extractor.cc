@@ -396,7 +396,8 @@ void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
       count(kTcpRetransmission);
       return;
     }
-    payload = payload.subspan(old);  // overlap: only the new bytes count
+    count(kTcpOverlap);
+    payload = payload.subspan(old);  // overlap: the old bytes are never trusted twice
     seq += static_cast<uint32_t>(old);
   }
   d.next_seq = seq + static_cast<uint32_t>(payload.size());

@@ -39,6 +39,7 @@ class ObservationSink {
   X(kQuicNotClientHello, "quic_not_client_hello")                                        \
   X(kTcpGap, "tcp_gap")                          /* missing bytes: resynchronised */     \
   X(kTcpRetransmission, "tcp_retransmission")    /* bytes already seen: ignored */       \
+  X(kTcpOverlap, "tcp_overlap")                  /* partly old bytes: only the new used */ \
   X(kReassemblyOverflow, "reassembly_overflow")  /* message larger than the buffer */    \
   X(kBufferExhausted, "buffer_exhausted")        /* no free reassembly slot */           \
   X(kObservations, "observations")

@@ -69,6 +69,30 @@ def main():
         else:
             passed += 1
             print("ok   %s (%d observations)" % (name, len(want)))
+    # Bad input: a missing file, a file that is not a capture, and a capture cut mid-record.
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        def expect(name, args, code, stdout_check, stderr_word):
+            nonlocal passed, failed
+            r = subprocess.run([inspect] + args, capture_output=True, text=True, timeout=60)
+            err_lines = [l for l in r.stderr.splitlines() if l.strip()]
+            ok = r.returncode == code and len(err_lines) == 1 and stderr_word in r.stderr and stdout_check(r.stdout)
+            print("%s %s (exit %d: %s)" % ("ok  " if ok else "FAIL", name, r.returncode, r.stderr.strip()))
+            passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
+        expect("missing capture", [os.path.join(tmp, "nope.pcap")], 2, lambda o: o == "", "nope.pcap")
+        junk = os.path.join(tmp, "junk.pcap")
+        with open(junk, "w") as f:
+            f.write("this is not a capture\n")
+        expect("not a capture", [junk], 2, lambda o: o == "", "junk.pcap")
+        src = os.path.join(folder, "mixed_sample.pcap")
+        data = open(src, "rb").read()
+        cut = os.path.join(tmp, "cut.pcap")
+        with open(cut, "wb") as f:
+            f.write(data[:len(data) // 2 + 7])  # ends inside a record
+        whole = subprocess.run([inspect, src], capture_output=True, text=True, timeout=60).stdout.splitlines()
+        expect("truncated capture yields what it holds", [cut], 3,
+               lambda o: 0 < len(o.splitlines()) < len(whole) and all(l in whole for l in o.splitlines()),
+               "truncated")
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 
