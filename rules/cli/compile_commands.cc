@@ -19,7 +19,9 @@ namespace muhafiz::rules::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // ---- compile -----------------------------------------------------------------------------------
 
@@ -41,8 +43,8 @@ List verified_list(const std::string& path, const std::vector<PublicKey>& keys) 
   }
   std::string known;
   for (const PublicKey& key : keys) known += (known.empty() ? "" : ", ") + key.id();
-  throw std::runtime_error(path + ": signed by key " + unverified.signer_key_id + ", which is not among the --public keys (" +
-                           known + ")");
+  throw std::runtime_error(path + ": signed by key " + unverified.signer_key_id +
+                           ", which is not among the --public keys (" + known + ")");
 }
 
 void run_compile(const CompileArgs& a) {
@@ -67,17 +69,23 @@ void run_compile(const CompileArgs& a) {
   const double write_s = seconds_since(tw);
 
   std::cout << "compiled " << stats.lists << " lists, " << stats.entries << " entries:";
-  for (const EntryKind k : {EntryKind::kDomain, EntryKind::kExact, EntryKind::kUrl, EntryKind::kPattern, EntryKind::kIp,
-                            EntryKind::kHashedDomain, EntryKind::kHashedExact, EntryKind::kHashedUrl}) {
+  for (const EntryKind k :
+       {EntryKind::kDomain, EntryKind::kExact, EntryKind::kUrl, EntryKind::kPattern, EntryKind::kIp,
+        EntryKind::kHashedDomain, EntryKind::kHashedExact, EntryKind::kHashedUrl}) {
     const uint32_t n = stats.kind_counts[static_cast<size_t>(k)];
     if (n > 0) std::cout << " " << to_string(k) << " " << n;
   }
   std::cout << "\n"
-            << "tables: " << stats.host_names << " host names, " << stats.hashed_digests << " digests, "
-            << stats.ip_prefix_lengths << " ip prefix lengths, longest probe " << stats.max_probe << " slots\n";
-  std::printf("wrote %s: %zu bytes (patterns %zu); verify %.3f s, compile %.3f s (patterns %.3f s), write %.3f s\n",
-              a.out.c_str(), stats.bytes, stats.pattern_bytes, verify_s, stats.seconds, stats.pattern_seconds, write_s);
-  for (const std::string& s : a.shadow) std::cout << "shadow: " << s << " (reported, never enforced)\n";
+            << "tables: " << stats.host_names << " host names, " << stats.hashed_digests
+            << " digests, " << stats.ip_prefix_lengths << " ip prefix lengths, longest probe "
+            << stats.max_probe << " slots\n";
+  std::printf(
+      "wrote %s: %zu bytes (patterns %zu); verify %.3f s, compile %.3f s (patterns %.3f s), write "
+      "%.3f s\n",
+      a.out.c_str(), stats.bytes, stats.pattern_bytes, verify_s, stats.seconds,
+      stats.pattern_seconds, write_s);
+  for (const std::string& s : a.shadow)
+    std::cout << "shadow: " << s << " (reported, never enforced)\n";
 }
 
 // ---- lookup ------------------------------------------------------------------------------------
@@ -104,7 +112,9 @@ nlohmann::json match_json(const Matcher& m, uint32_t list, uint32_t entry) {
 
 void run_lookup(const LookupArgs& a) {
   const auto kind = observation_kind_from_string(a.kind);
-  if (!kind) throw std::runtime_error("lookup: unknown --kind " + a.kind + " (dns, tls_sni, quic_sni, http, ip)");
+  if (!kind)
+    throw std::runtime_error("lookup: unknown --kind " + a.kind +
+                             " (dns, tls_sni, quic_sni, http, ip)");
   Observation obs;
   obs.kind = *kind;
   nlohmann::json seen = {{"kind", a.kind}};
@@ -138,7 +148,8 @@ void run_lookup(const LookupArgs& a) {
       {"observation", seen},
       {"matched", v.matched},
       {"enforce", v.enforce()},
-      {"action", v.matched ? nlohmann::json(std::string(to_string(v.action))) : nlohmann::json(nullptr)},
+      {"action",
+       v.matched ? nlohmann::json(std::string(to_string(v.action))) : nlohmann::json(nullptr)},
       {"match", match_json(*matcher, v.list, v.entry)},
       {"alert", v.alert},
       {"alert_match", match_json(*matcher, v.alert_list, v.alert_entry)},
@@ -161,11 +172,13 @@ void add_compile_commands(CLI::App& app) {
         "Verify signed full bundles and compile them into one ruleset snapshot for the filter.\n"
         "Example: muhafiz-list compile --public pta.pub --public fia.pub --out ruleset.bin "
         "pta-csam-7.bundle fia-csam-3.bundle --shadow fia-trial");
-    sub->add_option("--public", args->public_paths, "a publisher's pinned public key file (repeat per publisher)")
+    sub->add_option("--public", args->public_paths,
+                    "a publisher's pinned public key file (repeat per publisher)")
         ->allow_extra_args(false)
         ->required();
     sub->add_option("--out", args->out, "snapshot file to write (replaced atomically)")->required();
-    sub->add_option("--shadow", args->shadow, "id of a list to compile in shadow mode: reported, never enforced")
+    sub->add_option("--shadow", args->shadow,
+                    "id of a list to compile in shadow mode: reported, never enforced")
         ->allow_extra_args(false);
     sub->add_option("bundles", args->bundles, "full bundles; their order breaks precedence ties")
         ->required();
@@ -178,14 +191,18 @@ void add_compile_commands(CLI::App& app) {
         "Look one observation up in a ruleset snapshot and print the verdict as JSON.\n"
         "Exit status: 0 an entry matched, 1 nothing matched, 2 error.\n"
         "Examples: muhafiz-list lookup --ruleset ruleset.bin --kind tls_sni cdn.bad.example\n"
-        "          muhafiz-list lookup --ruleset ruleset.bin --kind http --url bad.example/a/b.jpg\n"
+        "          muhafiz-list lookup --ruleset ruleset.bin --kind http --url "
+        "bad.example/a/b.jpg\n"
         "          muhafiz-list lookup --ruleset ruleset.bin --kind ip 192.0.2.1");
     sub->add_option("--ruleset", args->ruleset, "snapshot written by compile")->required();
-    sub->add_option("--kind", args->kind, "dns, tls_sni, quic_sni, http or ip")->capture_default_str();
+    sub->add_option("--kind", args->kind, "dns, tls_sni, quic_sni, http or ip")
+        ->capture_default_str();
     sub->add_option("--url", args->url, "http: the URL (host/path?query, scheme optional)");
-    sub->add_option("value", args->value, "host name (dns, tls_sni, quic_sni), URL (http) or address (ip)");
+    sub->add_option("value", args->value,
+                    "host name (dns, tls_sni, quic_sni), URL (http) or address (ip)");
     sub->callback([args] {
-      if (args->value.empty() && args->url.empty()) throw std::runtime_error("lookup: give a host, --url or an address");
+      if (args->value.empty() && args->url.empty())
+        throw std::runtime_error("lookup: give a host, --url or an address");
       run_lookup(*args);
     });
   }

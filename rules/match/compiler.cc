@@ -26,7 +26,8 @@
 namespace muhafiz::rules {
 namespace {
 
-using namespace snapshot;  // NOLINT(google-build-using-namespace): the records are this file's vocabulary
+using namespace snapshot;  // NOLINT(google-build-using-namespace): the records are this file's
+                           // vocabulary
 
 // Keys per slot. At 0.75 a probe reads about two consecutive slots on average (a 16-byte host
 // slot: one cache line), for 21 bytes of host table per name; 0.9 saved 3.5 bytes per name
@@ -39,8 +40,8 @@ constexpr size_t kDigestLen = 16;   // rules brief: BLAKE2b-128
 constexpr size_t kHashKeyLen = 32;  // crypto_generichash_KEYBYTES
 
 [[noreturn]] void fail_entry(const List& list, const Entry& e, const std::string& reason) {
-  throw CompileError("list " + list.meta.id + ", entry " + e.id + " (" + std::string(to_string(e.kind)) +
-                     " '" + e.value + "'): " + reason);
+  throw CompileError("list " + list.meta.id + ", entry " + e.id + " (" +
+                     std::string(to_string(e.kind)) + " '" + e.value + "'): " + reason);
 }
 
 int hex_digit(char c) noexcept {
@@ -72,15 +73,26 @@ std::string check_host(std::string_view h, size_t max_len) {
   return {};
 }
 
-// Strings stored once each. Keys are views into the caller's lists, which outlive compile().
+// The strings section. add() stores each distinct string once (keys are views into the
+// caller's lists, which outlive compile()); append() skips the lookup for strings the caller
+// already knows to be distinct (host names, deduplicated by sorting).
 class StringArena {
  public:
   StringArena() { bytes_.push_back(0); }  // offset 0: the empty string
   StrRef add(std::string_view s) {
     if (s.empty()) return 0;
-    if (s.size() > kMaxStringLen) throw CompileError("string longer than " + std::to_string(kMaxStringLen) + " bytes: " + std::string(s.substr(0, 64)) + "...");
     const auto it = index_.find(s);
     if (it != index_.end()) return it->second;
+    const StrRef ref = append(s);
+    index_.emplace(s, ref);
+    return ref;
+  }
+  StrRef append(std::string_view s) {
+    if (s.empty()) return 0;
+    if (s.size() > kMaxStringLen) {
+      throw CompileError("string longer than " + std::to_string(kMaxStringLen) +
+                         " bytes: " + std::string(s.substr(0, 64)) + "...");
+    }
     if (bytes_.size() + s.size() + 2 > UINT32_MAX) throw CompileError("string arena exceeds 4 GiB");
     const auto ref = static_cast<StrRef>(bytes_.size());
     if (s.size() < 0x80) {
@@ -90,7 +102,6 @@ class StringArena {
       bytes_.push_back(static_cast<uint8_t>(s.size() & 0xff));
     }
     bytes_.insert(bytes_.end(), s.begin(), s.end());
-    index_.emplace(s, ref);
     return ref;
   }
   const std::vector<uint8_t>& bytes() const noexcept { return bytes_; }
@@ -102,7 +113,7 @@ class StringArena {
 
 struct HostItem {
   uint64_t fp;
-  StrRef name;
+  std::string_view name;
   bool url;
   std::string_view path;  // url entries: path[?query]
   Hit hit;
@@ -178,7 +189,8 @@ struct HsDbFree {
 };
 
 // Compiles one scope's expressions; ids are global entry indexes.
-std::vector<uint8_t> compile_patterns(const std::vector<PatternItem>& items, unsigned mode, bool portable) {
+std::vector<uint8_t> compile_patterns(const std::vector<PatternItem>& items, unsigned mode,
+                                      bool portable) {
   if (items.empty()) return {};
   std::vector<const char*> exprs;
   std::vector<unsigned> flags;
@@ -194,21 +206,24 @@ std::vector<uint8_t> compile_patterns(const std::vector<PatternItem>& items, uns
   generic.cpu_features = 0;
   hs_database_t* raw = nullptr;
   hs_compile_error_t* err = nullptr;
-  const hs_error_t rc = hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
-                                         mode, portable ? &generic : nullptr, &raw, &err);
+  const hs_error_t rc =
+      hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
+                       mode, portable ? &generic : nullptr, &raw, &err);
   if (rc != HS_SUCCESS) {
     std::string msg = err && err->message ? err->message : "unknown error";
     const int at = err ? err->expression : -1;
     hs_free_compile_error(err);
     if (at >= 0 && static_cast<size_t>(at) < items.size()) {
-      fail_entry(*items[static_cast<size_t>(at)].list, *items[static_cast<size_t>(at)].e, "Hyperscan: " + msg);
+      fail_entry(*items[static_cast<size_t>(at)].list, *items[static_cast<size_t>(at)].e,
+                 "Hyperscan: " + msg);
     }
     throw CompileError("Hyperscan: " + msg);
   }
   std::unique_ptr<hs_database_t, HsDbFree> db(raw);
   char* ser = nullptr;
   size_t len = 0;
-  if (hs_serialize_database(db.get(), &ser, &len) != HS_SUCCESS) throw CompileError("Hyperscan: cannot serialize database");
+  if (hs_serialize_database(db.get(), &ser, &len) != HS_SUCCESS)
+    throw CompileError("Hyperscan: cannot serialize database");
   std::vector<uint8_t> out(reinterpret_cast<uint8_t*>(ser), reinterpret_cast<uint8_t*>(ser) + len);
   free(ser);  // NOLINT(cppcoreguidelines-no-malloc): hs_serialize_database allocates with malloc
   return out;
@@ -222,9 +237,11 @@ struct HostTable {
   uint32_t names = 0;
 };
 
-// One slot per distinct name (interned, so equal refs mean equal names); its hit inline when
-// there is one, else a run in `hits`: non-url hits first, then url hits sorted by path.
-HostTable build_host_table(std::vector<HostItem> items) {
+// One slot per distinct name, stored once in the arena (domain and exact entries take it as
+// their value); its hit inline when there is one, else a run in `hits`: non-url hits first,
+// then url hits sorted by path.
+HostTable build_host_table(std::vector<HostItem> items, StringArena& arena,
+                           std::vector<EntryRecord>& entries) {
   std::sort(items.begin(), items.end(), [](const HostItem& a, const HostItem& b) {
     if (fp::tag_of(a.fp) != fp::tag_of(b.fp)) return fp::tag_of(a.fp) < fp::tag_of(b.fp);
     if (a.fp != b.fp) return a.fp < b.fp;
@@ -239,7 +256,8 @@ HostTable build_host_table(std::vector<HostItem> items) {
   };
   std::vector<Name> names;
   for (size_t i = 0; i < items.size(); ++i) {
-    if (i == 0 || items[i].name != items[i - 1].name) names.push_back(Name{fp::tag_of(items[i].fp), i, 0});
+    if (i == 0 || items[i].name != items[i - 1].name)
+      names.push_back(Name{fp::tag_of(items[i].fp), i, 0});
     ++names.back().count;
   }
   std::vector<uint32_t> tags;
@@ -256,7 +274,10 @@ HostTable build_host_table(std::vector<HostItem> items) {
     const HostItem& first = items[n.first];
     HostSlot& slot = t.slots[where.pos[k]];
     slot.tag = n.tag;
-    slot.name = first.name;
+    slot.name = arena.append(first.name);
+    for (size_t i = n.first; i < n.first + n.count; ++i) {
+      if (!items[i].url) entries[items[i].hit.entry].value = slot.name;
+    }
     if (n.count == 1) {
       slot.entry = first.hit.entry;
       slot.list = first.hit.list;
@@ -341,10 +362,12 @@ IpTables build_ip_tables(std::vector<IpItem> items) {
 
 }  // namespace
 
-std::vector<uint8_t> compile(std::span<const List> lists, const CompileOptions& options, CompileStats* stats) {
+std::vector<uint8_t> compile(std::span<const List> lists, const CompileOptions& options,
+                             CompileStats* stats) {
   const auto t0 = std::chrono::steady_clock::now();
   if (sodium_init() < 0) throw CompileError("libsodium failed to initialise");
-  if (lists.size() > kMaxLists) throw CompileError("more than " + std::to_string(kMaxLists) + " lists");
+  if (lists.size() > kMaxLists)
+    throw CompileError("more than " + std::to_string(kMaxLists) + " lists");
 
   // Lists: unique ids, shadow ids known, hash keys grouped so equal keys hash once per lookup.
   std::unordered_set<std::string_view> ids;
@@ -354,7 +377,8 @@ std::vector<uint8_t> compile(std::span<const List> lists, const CompileOptions& 
   }
   std::unordered_set<std::string_view> shadow;
   for (const std::string& s : options.shadow_lists) {
-    if (!ids.contains(s)) throw CompileError("shadow list " + s + " is not among the lists compiled");
+    if (!ids.contains(s))
+      throw CompileError("shadow list " + s + " is not among the lists compiled");
     shadow.insert(s);
   }
 
@@ -371,7 +395,8 @@ std::vector<uint8_t> compile(std::span<const List> lists, const CompileOptions& 
 
   size_t total = 0;
   for (const List& l : lists) total += l.entries.size();
-  if (total > kMaxEntries) throw CompileError("more than " + std::to_string(kMaxEntries) + " entries");
+  if (total > kMaxEntries)
+    throw CompileError("more than " + std::to_string(kMaxEntries) + " entries");
   entries.reserve(total);
 
   for (size_t li = 0; li < lists.size(); ++li) {
@@ -385,8 +410,10 @@ std::vector<uint8_t> compile(std::span<const List> lists, const CompileOptions& 
     lr.entry_count = static_cast<uint32_t>(l.entries.size());
     lr.key_group = kNoKeyGroup;
     lr.default_action = static_cast<uint8_t>(l.meta.default_action);
-    if (lr.default_action > static_cast<uint8_t>(Action::kAllow)) throw CompileError("list " + l.meta.id + ": bad default action");
-    lr.flags = static_cast<uint8_t>((l.meta.alert ? kListAlert : 0) | (shadow.contains(l.meta.id) ? kListShadow : 0));
+    if (lr.default_action > static_cast<uint8_t>(Action::kAllow))
+      throw CompileError("list " + l.meta.id + ": bad default action");
+    lr.flags = static_cast<uint8_t>((l.meta.alert ? kListAlert : 0) |
+                                    (shadow.contains(l.meta.id) ? kListShadow : 0));
     lr.version = l.meta.version;
     lr.created = l.meta.created;
     lr.expires = l.meta.expires;
@@ -404,11 +431,13 @@ std::vector<uint8_t> compile(std::span<const List> lists, const CompileOptions& 
     for (const Entry& e : l.entries) {
       const auto entry_index = static_cast<uint32_t>(entries.size());
       const Action action = e.action.value_or(l.meta.default_action);
-      if (static_cast<uint8_t>(action) > static_cast<uint8_t>(Action::kAllow)) fail_entry(l, e, "bad action");
+      if (static_cast<uint8_t>(action) > static_cast<uint8_t>(Action::kAllow))
+        fail_entry(l, e, "bad action");
       EntryRecord er{};
       er.list = list_index;
       er.kind = static_cast<uint8_t>(e.kind);
-      er.action = static_cast<uint8_t>(static_cast<uint8_t>(action) | (e.action ? kActionOverride : 0));
+      er.action =
+          static_cast<uint8_t>(static_cast<uint8_t>(action) | (e.action ? kActionOverride : 0));
       er.evidence = arena.add(e.evidence);
       if (er.kind >= 8) fail_entry(l, e, "unknown entry kind");
       ++kind_counts[er.kind];
@@ -417,27 +446,34 @@ std::vector<uint8_t> compile(std::span<const List> lists, const CompileOptions& 
       switch (e.kind) {
         case EntryKind::kDomain:
         case EntryKind::kExact: {
-          if (const std::string why = check_host(e.value, kMaxHostLen); !why.empty()) fail_entry(l, e, why);
-          er.value = arena.add(e.value);
-          host_items.push_back(HostItem{fp::of_name(options.hash_seed, e.value), er.value, false, {}, hit});
+          if (const std::string why = check_host(e.value, kMaxHostLen); !why.empty())
+            fail_entry(l, e, why);
+          // er.value is set when the host table stores the name
+          host_items.push_back(
+              HostItem{fp::of_name(options.hash_seed, e.value), e.value, false, {}, hit});
           break;
         }
         case EntryKind::kUrl: {
           const size_t slash = e.value.find('/');
-          if (slash == std::string::npos) fail_entry(l, e, "url entry without a path (host/path expected)");
+          if (slash == std::string::npos)
+            fail_entry(l, e, "url entry without a path (host/path expected)");
           const std::string_view v = e.value;
           const std::string_view host = v.substr(0, slash);
-          if (const std::string why = check_host(host, kMaxHostLen); !why.empty()) fail_entry(l, e, why);
+          if (const std::string why = check_host(host, kMaxHostLen); !why.empty())
+            fail_entry(l, e, why);
           er.value = arena.add(v);
-          host_items.push_back(HostItem{fp::of_name(options.hash_seed, host), arena.add(host), true, v.substr(slash), hit});
+          host_items.push_back(
+              HostItem{fp::of_name(options.hash_seed, host), host, true, v.substr(slash), hit});
           break;
         }
         case EntryKind::kHashedDomain:
         case EntryKind::kHashedExact:
         case EntryKind::kHashedUrl: {
-          if (lr.key_group == kNoKeyGroup) fail_entry(l, e, "hashed entry in a list without hash_key");
+          if (lr.key_group == kNoKeyGroup)
+            fail_entry(l, e, "hashed entry in a list without hash_key");
           HashedItem item{};
-          if (!decode_hex(e.value, item.hit.digest, kDigestLen)) fail_entry(l, e, "not 32 lower-case hex characters");
+          if (!decode_hex(e.value, item.hit.digest, kDigestLen))
+            fail_entry(l, e, "not 32 lower-case hex characters");
           item.hit.entry = entry_index;
           item.hit.list = list_index;
           item.hit.kind = er.kind;
@@ -456,7 +492,8 @@ std::vector<uint8_t> compile(std::span<const List> lists, const CompileOptions& 
           IpItem item{};
           item.addr = prefix->address.mapped();
           item.len = prefix->mapped_length();
-          item.tag = fp::tag_of(fp::of_bytes(options.hash_seed, item.addr.data(), item.addr.size()));
+          item.tag =
+              fp::tag_of(fp::of_bytes(options.hash_seed, item.addr.data(), item.addr.size()));
           std::memcpy(item.hit.addr, item.addr.data(), 16);
           item.hit.entry = entry_index;
           item.hit.list = list_index;
@@ -486,14 +523,17 @@ std::vector<uint8_t> compile(std::span<const List> lists, const CompileOptions& 
     }
   }
 
-  const HostTable host = build_host_table(std::move(host_items));
+  const HostTable host = build_host_table(std::move(host_items), arena, entries);
   const HashedTable hashed = build_hashed_table(std::move(hashed_items), entries);
   const IpTables ip = build_ip_tables(std::move(ip_items));
 
   const auto tp = std::chrono::steady_clock::now();
-  const std::vector<uint8_t> host_db = compile_patterns(host_patterns, HS_MODE_BLOCK, options.portable_patterns);
-  const std::vector<uint8_t> url_db = compile_patterns(url_patterns, HS_MODE_VECTORED, options.portable_patterns);
-  const double pattern_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tp).count();
+  const std::vector<uint8_t> host_db =
+      compile_patterns(host_patterns, HS_MODE_BLOCK, options.portable_patterns);
+  const std::vector<uint8_t> url_db =
+      compile_patterns(url_patterns, HS_MODE_VECTORED, options.portable_patterns);
+  const double pattern_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - tp).count();
 
   // Layout: header, then each section on a kSectionAlign boundary, in SectionId order.
   std::array<std::span<const uint8_t>, kSectionCount> parts;
@@ -532,7 +572,8 @@ std::vector<uint8_t> compile(std::span<const List> lists, const CompileOptions& 
   std::vector<uint8_t> out(at, 0);
   std::memcpy(out.data(), &h, sizeof h);
   for (size_t s = 0; s < kSectionCount; ++s) {
-    if (!parts[s].empty()) std::memcpy(out.data() + h.sections[s].offset, parts[s].data(), parts[s].size());
+    if (!parts[s].empty())
+      std::memcpy(out.data() + h.sections[s].offset, parts[s].data(), parts[s].size());
   }
   seal(out);
 

@@ -31,11 +31,11 @@ struct CompileStats {
   uint32_t host_names = 0;       // distinct names in the host table
   uint32_t hashed_digests = 0;   // distinct digests in the hashed table
   uint32_t ip_prefix_lengths = 0;
-  uint32_t max_probe = 0;        // longest distance of a slot from its home (host table)
-  size_t bytes = 0;              // snapshot size
-  size_t pattern_bytes = 0;      // of which serialized Hyperscan databases
-  double seconds = 0;            // whole compile
-  double pattern_seconds = 0;    // of which Hyperscan
+  uint32_t max_probe = 0;      // longest distance of a slot from its home (host table)
+  size_t bytes = 0;            // snapshot size
+  size_t pattern_bytes = 0;    // of which serialized Hyperscan databases
+  double seconds = 0;          // whole compile
+  double pattern_seconds = 0;  // of which Hyperscan
 };
 
 class CompileError : public std::runtime_error {

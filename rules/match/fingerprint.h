@@ -13,7 +13,8 @@
 namespace muhafiz::rules::fp {
 
 // 64x64->128 multiply folded to 64 bits: cheap, and every input bit reaches every output bit.
-__extension__ typedef unsigned __int128 Uint128;  // GCC/Clang extension; __extension__ keeps -Wpedantic quiet
+__extension__ typedef unsigned __int128
+    Uint128;  // GCC/Clang extension; __extension__ keeps -Wpedantic quiet
 inline uint64_t fold_mul(uint64_t a, uint64_t b) noexcept {
   const Uint128 p = static_cast<Uint128>(a) * b;
   return static_cast<uint64_t>(p) ^ static_cast<uint64_t>(p >> 64);
@@ -48,7 +49,8 @@ inline uint64_t extend(uint64_t parent, const char* label, size_t len) noexcept 
     h = fold_mul(h ^ w, kMulA);
   }
   if (i < len) {
-    const uint64_t w = kPadded ? load_tail_padded(label + i, len - i) : load_tail(label + i, len - i);
+    const uint64_t w =
+        kPadded ? load_tail_padded(label + i, len - i) : load_tail(label + i, len - i);
     h = fold_mul(h ^ w, kMulA);
   }
   return fold_mul(h, kMulB ^ parent);
@@ -77,7 +79,9 @@ inline uint64_t of_bytes(uint64_t seed, const uint8_t* p, size_t n) noexcept {
 
 // The 32 bits the tables keep, and the home slot they imply (multiply-shift range reduction:
 // monotonic in the tag, so slots are sorted by tag and a probe stops at the first larger tag).
-inline uint32_t tag_of(uint64_t fingerprint) noexcept { return static_cast<uint32_t>(fingerprint >> 32); }
+inline uint32_t tag_of(uint64_t fingerprint) noexcept {
+  return static_cast<uint32_t>(fingerprint >> 32);
+}
 inline uint32_t home_of(uint32_t tag, uint32_t capacity) noexcept {
   return static_cast<uint32_t>((static_cast<uint64_t>(tag) * capacity) >> 32);
 }

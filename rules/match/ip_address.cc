@@ -73,7 +73,8 @@ std::optional<IpPrefix> parse_ip_prefix(std::string_view text, std::string* erro
   if (slash != std::string_view::npos) {
     const std::string_view digits = text.substr(slash + 1);
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), len);
-    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || len > max_len) {
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
+        len > max_len) {
       *error = "bad prefix length: " + std::string(text);
       return std::nullopt;
     }

@@ -33,7 +33,8 @@ struct IpPrefix {
   uint8_t length = 0;  // in the address's own family (0..32 or 0..128)
   // Length in the mapped 128-bit space.
   uint8_t mapped_length() const noexcept {
-    return address.family == IpFamily::kV4 ? static_cast<uint8_t>(length + kIpv4MappedPrefix) : length;
+    return address.family == IpFamily::kV4 ? static_cast<uint8_t>(length + kIpv4MappedPrefix)
+                                           : length;
   }
 };
 

@@ -18,12 +18,13 @@
 
 namespace muhafiz::rules {
 
-using namespace snapshot;  // NOLINT(google-build-using-namespace): the records are this file's vocabulary
+using namespace snapshot;  // NOLINT(google-build-using-namespace): the records are this file's
+                           // vocabulary
 
 namespace {
 
-constexpr size_t kDigestLen = 16;     // rules brief: BLAKE2b-128
-constexpr size_t kKeyLen = 32;        // crypto_generichash_KEYBYTES
+constexpr size_t kDigestLen = 16;         // rules brief: BLAKE2b-128
+constexpr size_t kKeyLen = 32;            // crypto_generichash_KEYBYTES
 constexpr size_t kMaxUrlOnlyReports = 8;  // url hits offered per host when the path is unknown
 
 constexpr uint8_t kKindDomain = static_cast<uint8_t>(EntryKind::kDomain);
@@ -37,9 +38,16 @@ constexpr uint8_t kKindHashedUrl = static_cast<uint8_t>(EntryKind::kHashedUrl);
 constexpr uint8_t kActionAllow = static_cast<uint8_t>(Action::kAllow);
 
 // Specificity, highest wins: the class, then a length inside it (suffix, path, prefix bits).
-enum RankClass : uint64_t { kRankIp = 0, kRankPattern = 1, kRankDomain = 2, kRankExact = 3, kRankUrl = 4 };
+enum RankClass : uint64_t {
+  kRankIp = 0,
+  kRankPattern = 1,
+  kRankDomain = 2,
+  kRankExact = 3,
+  kRankUrl = 4
+};
 constexpr uint64_t rank_of(RankClass c, uint64_t major, uint64_t minor) noexcept {
-  return static_cast<uint64_t>(c) << 56 | std::min<uint64_t>(major, 0xffffff) << 32 | std::min<uint64_t>(minor, 0xffffffff);
+  return static_cast<uint64_t>(c) << 56 | std::min<uint64_t>(major, 0xffffff) << 32 |
+         std::min<uint64_t>(minor, 0xffffffff);
 }
 
 // Only `set` is initialised: the accumulator is built per lookup and the rest is written
@@ -63,7 +71,8 @@ size_t path_candidates(std::string_view path, size_t max_prefixes, std::string_v
   const size_t q = path.find('?');
   const std::string_view base = path.substr(0, q);
   size_t n = 0;
-  for (size_t pos = base.find('/'); pos != std::string_view::npos && n < max_prefixes; pos = base.find('/', pos + 1)) {
+  for (size_t pos = base.find('/'); pos != std::string_view::npos && n < max_prefixes;
+       pos = base.find('/', pos + 1)) {
     out[n++] = base.substr(0, pos + 1);
   }
   if (!base.empty() && base.back() != '/') out[n++] = base;
@@ -78,7 +87,8 @@ constexpr size_t kHostSlack = 8;
 // Cuts a host to at most kMaxHostPortLen (from the left, at a label boundary), folds ASCII
 // case, drops one trailing dot, and records where the dots are (dots[*ndots], ascending).
 // buf holds kMaxHostPortLen + kHostSlack, dots kMaxHostPortLen.
-std::string_view normalise_host(std::string_view in, char* buf, uint16_t* dots, size_t* ndots) noexcept {
+std::string_view normalise_host(std::string_view in, char* buf, uint16_t* dots,
+                                size_t* ndots) noexcept {
   *ndots = 0;
   if (!in.empty() && in.back() == '.') in.remove_suffix(1);
   if (in.size() > kMaxHostPortLen) {
@@ -97,7 +107,8 @@ std::string_view normalise_host(std::string_view in, char* buf, uint16_t* dots, 
     uint64_t w;
     std::memcpy(&w, buf + i, 8);
     const uint64_t low7 = w & kLow7;
-    const uint64_t upper = (low7 + (0x80 - 'A') * kOnes) & ~(low7 + (0x7f - 'Z') * kOnes) & ~w & kHigh;
+    const uint64_t upper =
+        (low7 + (0x80 - 'A') * kOnes) & ~(low7 + (0x7f - 'Z') * kOnes) & ~w & kHigh;
     w |= upper >> 2;
     std::memcpy(buf + i, &w, 8);
     const uint64_t x = w ^ ('.' * kOnes);
@@ -163,12 +174,14 @@ struct Matcher::Accumulator {
   std::span<const ListRecord> lists;
   Best allow, block, url_only, shadow_allow, shadow_block, alert;
 
-  void offer(uint64_t rank, uint32_t entry, uint16_t list, uint8_t kind, uint8_t action, bool url_only_hit) noexcept {
+  void offer(uint64_t rank, uint32_t entry, uint16_t list, uint8_t kind, uint8_t action,
+             bool url_only_hit) noexcept {
     if (list >= lists.size()) return;
     const uint8_t flags = lists[list].flags;
     const bool is_allow = action == kActionAllow;
     if (flags & kListShadow) {
-      if (!url_only_hit) (is_allow ? shadow_allow : shadow_block).offer(rank, list, entry, action, kind);
+      if (!url_only_hit)
+        (is_allow ? shadow_allow : shadow_block).offer(rank, list, entry, action, kind);
       return;
     }
     if (url_only_hit) {
@@ -218,7 +231,9 @@ struct Matcher::Accumulator {
   }
 };
 
-void Matcher::HsDatabaseDeleter::operator()(hs_database* db) const noexcept { hs_free_database(db); }
+void Matcher::HsDatabaseDeleter::operator()(hs_database* db) const noexcept {
+  hs_free_database(db);
+}
 
 MatchScratch::MatchScratch(MatchScratch&& other) noexcept : hs_(other.hs_), owner_(other.owner_) {
   other.hs_ = nullptr;
@@ -245,7 +260,8 @@ Matcher::~Matcher() = default;
 
 std::unique_ptr<const Matcher> Matcher::load(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw SnapshotError(path + ": cannot open: " + std::generic_category().message(errno));
+  if (fd < 0)
+    throw SnapshotError(path + ": cannot open: " + std::generic_category().message(errno));
   auto fail = [&](const std::string& what) {
     const int err = errno;
     ::close(fd);
@@ -256,7 +272,8 @@ std::unique_ptr<const Matcher> Matcher::load(const std::string& path) {
   auto storage = std::make_unique<Storage>(static_cast<size_t>(st.st_size));
   size_t done = 0;
   while (done < storage->size) {
-    const ssize_t n = ::pread(fd, storage->data + done, storage->size - done, static_cast<off_t>(done));
+    const ssize_t n =
+        ::pread(fd, storage->data + done, storage->size - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail("cannot read");
     if (n == 0) break;  // shrank while reading: the size checks below report it
@@ -267,13 +284,15 @@ std::unique_ptr<const Matcher> Matcher::load(const std::string& path) {
   return open(std::move(storage), path);
 }
 
-std::unique_ptr<const Matcher> Matcher::from_bytes(std::span<const uint8_t> bytes, std::string_view name) {
+std::unique_ptr<const Matcher> Matcher::from_bytes(std::span<const uint8_t> bytes,
+                                                   std::string_view name) {
   auto storage = std::make_unique<Storage>(bytes.size());
   if (!bytes.empty()) std::memcpy(storage->data, bytes.data(), bytes.size());
   return open(std::move(storage), name);
 }
 
-std::unique_ptr<const Matcher> Matcher::open(std::unique_ptr<Storage> storage, std::string_view name) {
+std::unique_ptr<const Matcher> Matcher::open(std::unique_ptr<Storage> storage,
+                                             std::string_view name) {
   storage->seal();
   std::unique_ptr<Matcher> m(new Matcher());
   m->base_ = storage->data;
@@ -288,8 +307,10 @@ namespace {
 // Checks the order of a sorted-tag table: tags non-decreasing, every slot at or after its home
 // with no empty slot in between (what the probe loop relies on to stop early and be right).
 template <typename SlotT, typename Occupied, typename Fail>
-void check_order(std::span<const SlotT> slots, uint32_t capacity, Occupied&& occupied, const char* what, Fail&& fail) {
-  if (capacity == 0 || capacity > slots.size()) fail(std::string(what) + ": capacity outside the slot table");
+void check_order(std::span<const SlotT> slots, uint32_t capacity, Occupied&& occupied,
+                 const char* what, Fail&& fail) {
+  if (capacity == 0 || capacity > slots.size())
+    fail(std::string(what) + ": capacity outside the slot table");
   uint32_t prev_tag = 0;
   for (size_t i = 0; i < slots.size(); ++i) {
     if (!occupied(slots[i])) continue;
@@ -303,7 +324,8 @@ void check_order(std::span<const SlotT> slots, uint32_t capacity, Occupied&& occ
 
 // A Slot table: ordered, and every record below `records`.
 template <typename Fail>
-void check_table(std::span<const Slot> slots, uint32_t capacity, size_t records, const char* what, Fail&& fail) {
+void check_table(std::span<const Slot> slots, uint32_t capacity, size_t records, const char* what,
+                 Fail&& fail) {
   auto occupied = [](const Slot& s) { return s.record != kEmptySlot; };
   check_order(slots, capacity, occupied, what, fail);
   for (size_t i = 0; i < slots.size(); ++i) {
@@ -313,39 +335,45 @@ void check_table(std::span<const Slot> slots, uint32_t capacity, size_t records,
   }
 }
 
-bool valid_action(uint8_t a) noexcept {
-  return (a & kActionMask) <= kActionAllow;
-}
+bool valid_action(uint8_t a) noexcept { return (a & kActionMask) <= kActionAllow; }
 
 }  // namespace
 
 void Matcher::validate_and_bind(std::string_view name) {
   auto fail = [&](const std::string& why) { throw SnapshotError(std::string(name) + ": " + why); };
   if (size_ < sizeof(Header)) {
-    fail("truncated: " + std::to_string(size_) + " bytes, smaller than the " + std::to_string(sizeof(Header)) + "-byte header");
+    fail("truncated: " + std::to_string(size_) + " bytes, smaller than the " +
+         std::to_string(sizeof(Header)) + "-byte header");
   }
   header_ = reinterpret_cast<const Header*>(base_);
   const Header& h = *header_;
-  if (std::memcmp(h.magic, kMagic.data(), kMagic.size()) != 0) fail("not a Muhafiz ruleset (bad magic)");
+  if (std::memcmp(h.magic, kMagic.data(), kMagic.size()) != 0)
+    fail("not a Muhafiz ruleset (bad magic)");
   if (h.format_version != kFormatVersion) {
     fail("format version " + std::to_string(h.format_version) + ", this build reads version " +
          std::to_string(kFormatVersion) + ": recompile the lists with this muhafiz-list");
   }
-  if (h.header_size != sizeof(Header)) fail("header size " + std::to_string(h.header_size) + ", expected " + std::to_string(sizeof(Header)));
+  if (h.header_size != sizeof(Header))
+    fail("header size " + std::to_string(h.header_size) + ", expected " +
+         std::to_string(sizeof(Header)));
   if (h.file_size > size_) {
-    fail("truncated: the header says " + std::to_string(h.file_size) + " bytes, the file has " + std::to_string(size_));
+    fail("truncated: the header says " + std::to_string(h.file_size) + " bytes, the file has " +
+         std::to_string(size_));
   }
   if (h.file_size < size_) {
-    fail(std::to_string(size_ - h.file_size) + " bytes after the end the header gives (" + std::to_string(h.file_size) + ")");
+    fail(std::to_string(size_ - h.file_size) + " bytes after the end the header gives (" +
+         std::to_string(h.file_size) + ")");
   }
   const auto sum = compute_checksum({base_, size_});
-  if (std::memcmp(sum.data(), h.checksum, kChecksumSize) != 0) fail("checksum mismatch: the file is corrupt");
+  if (std::memcmp(sum.data(), h.checksum, kChecksumSize) != 0)
+    fail("checksum mismatch: the file is corrupt");
 
   // Sections: inside the file, after the header, aligned, whole records.
   auto section = [&](SectionId id, size_t record_size) -> std::span<const uint8_t> {
     const Section& s = h.sections[static_cast<size_t>(id)];
     const std::string what = "section " + std::string(section_name(id));
-    if (s.offset < sizeof(Header) || s.offset > size_ || s.size > size_ - s.offset) fail(what + ": outside the file");
+    if (s.offset < sizeof(Header) || s.offset > size_ || s.size > size_ - s.offset)
+      fail(what + ": outside the file");
     if (s.offset % kSectionAlign != 0) fail(what + ": misaligned");
     if (s.size % record_size != 0) fail(what + ": not a whole number of records");
     return {base_ + s.offset, static_cast<size_t>(s.size)};
@@ -370,10 +398,12 @@ void Matcher::validate_and_bind(std::string_view name) {
   // Sections do not overlap: no byte has two meanings.
   {
     std::array<std::pair<uint64_t, uint64_t>, kSectionCount> spans{};
-    for (size_t s = 0; s < kSectionCount; ++s) spans[s] = {h.sections[s].offset, h.sections[s].size};
+    for (size_t s = 0; s < kSectionCount; ++s)
+      spans[s] = {h.sections[s].offset, h.sections[s].size};
     std::sort(spans.begin(), spans.end());
     for (size_t s = 1; s < kSectionCount; ++s) {
-      if (spans[s - 1].second > 0 && spans[s].second > 0 && spans[s - 1].first + spans[s - 1].second > spans[s].first) {
+      if (spans[s - 1].second > 0 && spans[s].second > 0 &&
+          spans[s - 1].first + spans[s - 1].second > spans[s].first) {
         fail("sections overlap");
       }
     }
@@ -397,15 +427,21 @@ void Matcher::validate_and_bind(std::string_view name) {
   if (strings_.empty() || strings_[0] != 0) fail("strings: offset 0 is not the empty string");
 
   // Lists partition the entries in order.
-  if (h.list_count != lists_.size()) fail("lists: the header counts " + std::to_string(h.list_count) + ", the section holds " + std::to_string(lists_.size()));
-  if (h.entry_count != entries_.size()) fail("entries: the header counts " + std::to_string(h.entry_count) + ", the section holds " + std::to_string(entries_.size()));
+  if (h.list_count != lists_.size())
+    fail("lists: the header counts " + std::to_string(h.list_count) + ", the section holds " +
+         std::to_string(lists_.size()));
+  if (h.entry_count != entries_.size())
+    fail("entries: the header counts " + std::to_string(h.entry_count) + ", the section holds " +
+         std::to_string(entries_.size()));
   uint64_t next_entry = 0;
   for (size_t i = 0; i < lists_.size(); ++i) {
     const ListRecord& l = lists_[i];
-    if (!str_ok(l.id) || !str_ok(l.publisher) || !str_ok(l.category)) fail_at("list", i, "string reference out of bounds");
+    if (!str_ok(l.id) || !str_ok(l.publisher) || !str_ok(l.category))
+      fail_at("list", i, "string reference out of bounds");
     if (l.entry_begin != next_entry) fail_at("list", i, "entries not contiguous");
     next_entry += l.entry_count;
-    if (l.key_group != kNoKeyGroup && l.key_group >= key_group_count_) fail_at("list", i, "key group out of range");
+    if (l.key_group != kNoKeyGroup && l.key_group >= key_group_count_)
+      fail_at("list", i, "key group out of range");
     if (l.default_action > kActionAllow) fail_at("list", i, "unknown default action");
     if ((l.flags & ~(kListAlert | kListShadow)) != 0) fail_at("list", i, "unknown flags");
   }
@@ -414,20 +450,24 @@ void Matcher::validate_and_bind(std::string_view name) {
   uint32_t counts[8] = {};
   for (size_t i = 0; i < entries_.size(); ++i) {
     const EntryRecord& e = entries_[i];
-    if (e.list >= lists_.size() || i < lists_[e.list].entry_begin || i - lists_[e.list].entry_begin >= lists_[e.list].entry_count) {
+    if (e.list >= lists_.size() || i < lists_[e.list].entry_begin ||
+        i - lists_[e.list].entry_begin >= lists_[e.list].entry_count) {
       fail_at("entry", i, "list out of range");
     }
     if (e.kind >= 8) fail_at("entry", i, "unknown kind");
-    if (!valid_action(e.action) || (e.action & ~(kActionMask | kActionOverride)) != 0) fail_at("entry", i, "unknown action");
+    if (!valid_action(e.action) || (e.action & ~(kActionMask | kActionOverride)) != 0)
+      fail_at("entry", i, "unknown action");
     ++counts[e.kind];
-    if ((e.id != kIdIsValue && e.id != kIdDerived && !str_ok(e.id)) || !str_ok(e.evidence)) fail_at("entry", i, "string reference out of bounds");
+    if ((e.id != kIdIsValue && e.id != kIdDerived && !str_ok(e.id)) || !str_ok(e.evidence))
+      fail_at("entry", i, "string reference out of bounds");
     if (is_hashed(static_cast<EntryKind>(e.kind))) {
       if (e.value >= hashed_hits_.size()) fail_at("entry", i, "hashed value out of range");
     } else if (!str_ok(e.value)) {
       fail_at("entry", i, "string reference out of bounds");
     }
   }
-  if (!std::equal(std::begin(counts), std::end(counts), std::begin(h.kind_counts))) fail("entries: kind counts disagree with the header");
+  if (!std::equal(std::begin(counts), std::end(counts), std::begin(h.kind_counts)))
+    fail("entries: kind counts disagree with the header");
 
   // A hit's entry lies in the list it names, so a verdict's (list, entry) is always valid.
   auto hit_ok = [&](uint32_t entry, uint16_t list, uint8_t action) {
@@ -438,11 +478,13 @@ void Matcher::validate_and_bind(std::string_view name) {
   // Hits partition into runs: a header (kRunKind, entry = length), then that many host hits.
   for (size_t j = 0; j < host_hits_.size();) {
     const Hit& head = host_hits_[j];
-    if (head.kind != kRunKind || head.entry == 0 || head.entry > host_hits_.size() - j - 1) fail_at("host hit", j, "bad run header");
+    if (head.kind != kRunKind || head.entry == 0 || head.entry > host_hits_.size() - j - 1)
+      fail_at("host hit", j, "bad run header");
     bool in_urls = false;
     for (size_t k = j + 1; k <= j + head.entry; ++k) {
       const Hit& hit = host_hits_[k];
-      if (!hit_ok(hit.entry, hit.list, hit.action)) fail_at("host hit", k, "entry, list or action out of range");
+      if (!hit_ok(hit.entry, hit.list, hit.action))
+        fail_at("host hit", k, "entry, list or action out of range");
       if (!host_kind(hit.kind)) fail_at("host hit", k, "hit of a non-host kind");
       if (hit.kind == kKindUrl) {
         in_urls = true;
@@ -459,7 +501,8 @@ void Matcher::validate_and_bind(std::string_view name) {
     if (!host_occupied(slot)) continue;
     if (!str_ok(slot.name)) fail_at("host slot", i, "string reference out of bounds");
     if (slot.kind == kRunKind) {
-      if (slot.entry >= host_hits_.size() || host_hits_[slot.entry].kind != kRunKind) fail_at("host slot", i, "run out of range");
+      if (slot.entry >= host_hits_.size() || host_hits_[slot.entry].kind != kRunKind)
+        fail_at("host slot", i, "run out of range");
     } else if (!hit_ok(slot.entry, slot.list, slot.action) || !host_kind(slot.kind)) {
       fail_at("host slot", i, "entry, list, kind or action out of range");
     }
@@ -468,7 +511,8 @@ void Matcher::validate_and_bind(std::string_view name) {
   check_table(hashed_slots_, hashed_capacity_, hashed_hits_.size(), "hashed slots", fail);
   for (size_t j = 0; j < hashed_hits_.size(); ++j) {
     const HashedHit& hit = hashed_hits_[j];
-    if (!hit_ok(hit.entry, hit.list, hit.action)) fail_at("hashed hit", j, "entry, list or action out of range");
+    if (!hit_ok(hit.entry, hit.list, hit.action))
+      fail_at("hashed hit", j, "entry, list or action out of range");
     if (!is_hashed(static_cast<EntryKind>(hit.kind))) fail_at("hashed hit", j, "not a hashed kind");
   }
 
@@ -476,14 +520,18 @@ void Matcher::validate_and_bind(std::string_view name) {
   for (size_t t = 0; t < ip_tables_.size(); ++t) {
     const IpTable& it = ip_tables_[t];
     const std::string what = "ip table " + std::to_string(t);
-    if (it.prefix_len > 128 || it.prefix_len >= prev_len) fail(what + ": prefix lengths not strictly decreasing");
+    if (it.prefix_len > 128 || it.prefix_len >= prev_len)
+      fail(what + ": prefix lengths not strictly decreasing");
     prev_len = it.prefix_len;
-    if (it.slot_begin > ip_slots_.size() || it.slot_count > ip_slots_.size() - it.slot_begin) fail(what + ": slots out of range");
-    check_table(ip_slots_.subspan(it.slot_begin, it.slot_count), it.capacity, ip_hits_.size(), what.c_str(), fail);
+    if (it.slot_begin > ip_slots_.size() || it.slot_count > ip_slots_.size() - it.slot_begin)
+      fail(what + ": slots out of range");
+    check_table(ip_slots_.subspan(it.slot_begin, it.slot_count), it.capacity, ip_hits_.size(),
+                what.c_str(), fail);
   }
   for (size_t j = 0; j < ip_hits_.size(); ++j) {
     const IpHit& hit = ip_hits_[j];
-    if (!hit_ok(hit.entry, hit.list, hit.action)) fail_at("ip hit", j, "entry, list or action out of range");
+    if (!hit_ok(hit.entry, hit.list, hit.action))
+      fail_at("ip hit", j, "entry, list or action out of range");
     if (hit.prefix_len > 128) fail_at("ip hit", j, "prefix length over 128");
   }
 
@@ -492,10 +540,14 @@ void Matcher::validate_and_bind(std::string_view name) {
     std::unique_ptr<hs_database, HsDatabaseDeleter> db;
     if (bytes.empty()) return db;
     hs_database_t* raw = nullptr;
-    const hs_error_t rc = hs_deserialize_database(reinterpret_cast<const char*>(bytes.data()), bytes.size(), &raw);
+    const hs_error_t rc =
+        hs_deserialize_database(reinterpret_cast<const char*>(bytes.data()), bytes.size(), &raw);
     if (rc != HS_SUCCESS) {
       fail(std::string(what) + ": Hyperscan refused the database (error " + std::to_string(rc) +
-           (rc == HS_DB_PLATFORM_ERROR ? ", built for another CPU" : rc == HS_DB_VERSION_ERROR ? ", another Hyperscan version" : "") + ")");
+           (rc == HS_DB_PLATFORM_ERROR  ? ", built for another CPU"
+            : rc == HS_DB_VERSION_ERROR ? ", another Hyperscan version"
+                                        : "") +
+           ")");
     }
     db.reset(raw);
     return db;
@@ -516,7 +568,8 @@ void Matcher::validate_and_bind(std::string_view name) {
   if (sodium_init() < 0) fail("libsodium failed to initialise");
   key_states_ = std::make_unique<KeyState[]>(std::max<size_t>(key_group_count_, 1));
   for (size_t g = 0; g < key_group_count_; ++g) {
-    crypto_generichash_init(&key_states_[g].state, key_groups_.data() + g * kKeyLen, kKeyLen, kDigestLen);
+    crypto_generichash_init(&key_states_[g].state, key_groups_.data() + g * kKeyLen, kKeyLen,
+                            kDigestLen);
   }
   has_hashed_host_ = h.kind_counts[kKindHashedDomain] + h.kind_counts[kKindHashedExact] > 0;
   has_hashed_url_ = h.kind_counts[kKindHashedUrl] > 0;
@@ -557,7 +610,8 @@ ListInfo Matcher::list(uint32_t index) const noexcept {
 }
 
 EntryInfo Matcher::entry(uint32_t list, uint32_t entry) const {
-  if (list >= lists_.size() || entry >= lists_[list].entry_count) throw std::out_of_range("no such entry");
+  if (list >= lists_.size() || entry >= lists_[list].entry_count)
+    throw std::out_of_range("no such entry");
   const EntryRecord& e = entries_[lists_[list].entry_begin + entry];
   EntryInfo info;
   info.kind = static_cast<EntryKind>(e.kind);
@@ -595,11 +649,16 @@ size_t Matcher::pattern_bytes() const noexcept {
 
 std::string_view to_string(ObservationKind k) noexcept {
   switch (k) {
-    case ObservationKind::kDns: return "dns";
-    case ObservationKind::kTlsSni: return "tls_sni";
-    case ObservationKind::kQuicSni: return "quic_sni";
-    case ObservationKind::kHttp: return "http";
-    case ObservationKind::kIp: return "ip";
+    case ObservationKind::kDns:
+      return "dns";
+    case ObservationKind::kTlsSni:
+      return "tls_sni";
+    case ObservationKind::kQuicSni:
+      return "quic_sni";
+    case ObservationKind::kHttp:
+      return "http";
+    case ObservationKind::kIp:
+      return "ip";
   }
   return "unknown";
 }
@@ -631,7 +690,8 @@ Verdict Matcher::match(const Observation& obs, MatchScratch& scratch) const noex
       // Lists hold no ports (CanonicalUrl drops them, Safe Browsing style): match on every port.
       // A port has no dots, so the dots found above all lie in `bare`.
       const std::string_view bare = http ? strip_port(host) : host;
-      const std::string_view path = http ? (obs.path.empty() ? std::string_view("/") : obs.path) : std::string_view();
+      const std::string_view path =
+          http ? (obs.path.empty() ? std::string_view("/") : obs.path) : std::string_view();
       // Where each suffix starts, shortest first: after the last dot, ..., 0 (the whole host).
       uint16_t suffixes[kMaxHostPortLen + 1];
       size_t n = 0;
@@ -649,8 +709,8 @@ Verdict Matcher::match(const Observation& obs, MatchScratch& scratch) const noex
   return v;
 }
 
-void Matcher::walk_host(std::string_view host, std::span<const uint16_t> suffixes, std::string_view path, bool http,
-                        Accumulator& acc) const noexcept {
+void Matcher::walk_host(std::string_view host, std::span<const uint16_t> suffixes,
+                        std::string_view path, bool http, Accumulator& acc) const noexcept {
   struct Probe {
     uint32_t begin, tag, home;
   };
@@ -662,7 +722,8 @@ void Matcher::walk_host(std::string_view host, std::span<const uint16_t> suffixe
   const size_t n = suffixes.size();
   for (size_t i = 0; i < n; ++i) {
     const size_t begin = suffixes[i];
-    h = fp::extend<true>(h, host.data() + begin, end - begin);  // host lies in match()'s padded buffer
+    h = fp::extend<true>(h, host.data() + begin,
+                         end - begin);  // host lies in match()'s padded buffer
     const uint32_t tag = fp::tag_of(h);
     const uint32_t home = fp::home_of(tag, host_capacity_);
     __builtin_prefetch(&host_slots_[home]);
@@ -685,9 +746,11 @@ void Matcher::walk_host(std::string_view host, std::span<const uint16_t> suffixe
       for (; j < stop && hits[j].kind != kKindUrl; ++j) {
         const Hit& hit = hits[j];
         if (hit.kind == kKindDomain) {
-          acc.offer(rank_of(kRankDomain, name.size(), 0), hit.entry, hit.list, hit.kind, hit.action, false);
+          acc.offer(rank_of(kRankDomain, name.size(), 0), hit.entry, hit.list, hit.kind, hit.action,
+                    false);
         } else if (hit.kind == kKindExact && full) {
-          acc.offer(rank_of(kRankExact, name.size(), 0), hit.entry, hit.list, hit.kind, hit.action, false);
+          acc.offer(rank_of(kRankExact, name.size(), 0), hit.entry, hit.list, hit.kind, hit.action,
+                    false);
         }
       }
       if (j < stop) {
@@ -697,7 +760,8 @@ void Matcher::walk_host(std::string_view host, std::span<const uint16_t> suffixe
           // Host alone: report, never enforce (rules brief). Bounded: a host may carry many urls.
           for (uint32_t k = j; k < stop && k - j < kMaxUrlOnlyReports; ++k) {
             const Hit& hit = hits[k];
-            acc.offer(rank_of(kRankDomain, name.size(), 0), hit.entry, hit.list, hit.kind, hit.action, true);
+            acc.offer(rank_of(kRankDomain, name.size(), 0), hit.entry, hit.list, hit.kind,
+                      hit.action, true);
           }
         }
       }
@@ -706,8 +770,8 @@ void Matcher::walk_host(std::string_view host, std::span<const uint16_t> suffixe
   }
 }
 
-void Matcher::match_url_paths(const Hit* hits, uint32_t begin, uint32_t end, size_t host_len, std::string_view path,
-                              Accumulator& acc) const noexcept {
+void Matcher::match_url_paths(const Hit* hits, uint32_t begin, uint32_t end, size_t host_len,
+                              std::string_view path, Accumulator& acc) const noexcept {
   std::string_view cands[kMaxUrlPathPrefixes + 2];
   const size_t n = path_candidates(path, kMaxUrlPathPrefixes, cands);
   // A url entry's value is "host/path"; its host is the record's name, host_len long.
@@ -716,10 +780,12 @@ void Matcher::match_url_paths(const Hit* hits, uint32_t begin, uint32_t end, siz
     return v.size() >= host_len ? v.substr(host_len) : std::string_view();
   };
   for (size_t c = 0; c < n; ++c) {
-    const Hit* first = std::lower_bound(hits + begin, hits + end, cands[c],
-                                        [&](const Hit& hit, std::string_view want) { return path_of(hit) < want; });
+    const Hit* first = std::lower_bound(
+        hits + begin, hits + end, cands[c],
+        [&](const Hit& hit, std::string_view want) { return path_of(hit) < want; });
     for (const Hit* it = first; it != hits + end && path_of(*it) == cands[c]; ++it) {
-      acc.offer(rank_of(kRankUrl, host_len, cands[c].size()), it->entry, it->list, it->kind, it->action, false);
+      acc.offer(rank_of(kRankUrl, host_len, cands[c].size()), it->entry, it->list, it->kind,
+                it->action, false);
     }
   }
 }
@@ -737,7 +803,8 @@ void find_digest(std::span<const Slot> slots, std::span<const HashedHit> hits, u
     const Slot slot = slots[s];
     if (slot.record == kEmptySlot || slot.tag > tag) return;
     if (slot.tag != tag || std::memcmp(hits[slot.record].digest, digest, kDigestLen) != 0) continue;
-    for (size_t j = slot.record; j < hits.size() && std::memcmp(hits[j].digest, digest, kDigestLen) == 0; ++j) {
+    for (size_t j = slot.record;
+         j < hits.size() && std::memcmp(hits[j].digest, digest, kDigestLen) == 0; ++j) {
       visit(hits[j]);
     }
     return;
@@ -746,7 +813,8 @@ void find_digest(std::span<const Slot> slots, std::span<const HashedHit> hits, u
 
 }  // namespace
 
-void Matcher::match_hashed_host(std::string_view host, std::span<const uint16_t> suffixes, Accumulator& acc) const noexcept {
+void Matcher::match_hashed_host(std::string_view host, std::span<const uint16_t> suffixes,
+                                Accumulator& acc) const noexcept {
   for (size_t g = 0; g < key_group_count_; ++g) {
     for (const uint16_t begin : suffixes) {
       const std::string_view name = host.substr(begin);
@@ -758,24 +826,29 @@ void Matcher::match_hashed_host(std::string_view host, std::span<const uint16_t>
       find_digest(hashed_slots_, hashed_hits_, hashed_capacity_, digest, [&](const HashedHit& hit) {
         if (lists_[hit.list].key_group != g) return;
         if (hit.kind == kKindHashedDomain) {
-          acc.offer(rank_of(kRankDomain, name.size(), 0), hit.entry, hit.list, hit.kind, hit.action, false);
+          acc.offer(rank_of(kRankDomain, name.size(), 0), hit.entry, hit.list, hit.kind, hit.action,
+                    false);
         } else if (hit.kind == kKindHashedExact && full) {
-          acc.offer(rank_of(kRankExact, name.size(), 0), hit.entry, hit.list, hit.kind, hit.action, false);
+          acc.offer(rank_of(kRankExact, name.size(), 0), hit.entry, hit.list, hit.kind, hit.action,
+                    false);
         }
       });
     }
   }
 }
 
-void Matcher::match_hashed_url(std::string_view host, std::string_view path, Accumulator& acc) const noexcept {
+void Matcher::match_hashed_url(std::string_view host, std::string_view path,
+                               Accumulator& acc) const noexcept {
   // The full host, then its suffixes of 2..kMaxHashedUrlHostLabels labels.
   std::string_view hosts[kMaxHashedUrlHostLabels + 1];
   size_t nh = 0;
   hosts[nh++] = host;
   size_t labels = 1;
-  for (size_t dot = host.rfind('.'); dot != std::string_view::npos && dot > 0; dot = host.rfind('.', dot - 1)) {
+  for (size_t dot = host.rfind('.'); dot != std::string_view::npos && dot > 0;
+       dot = host.rfind('.', dot - 1)) {
     const size_t prev = host.rfind('.', dot - 1);  // start of the suffix with one more label
-    if (prev == std::string_view::npos || ++labels > kMaxHashedUrlHostLabels) break;  // full host: already in
+    if (prev == std::string_view::npos || ++labels > kMaxHashedUrlHostLabels)
+      break;  // full host: already in
     hosts[nh++] = host.substr(prev + 1);
   }
   std::string_view paths[kMaxHashedUrlPathPrefixes + 2];
@@ -785,13 +858,17 @@ void Matcher::match_hashed_url(std::string_view host, std::string_view path, Acc
       for (size_t p = 0; p < np; ++p) {
         crypto_generichash_state st = key_states_[g].state;
         uint8_t digest[kDigestLen];
-        crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(hosts[i].data()), hosts[i].size());
-        crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(paths[p].data()), paths[p].size());
+        crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(hosts[i].data()),
+                                  hosts[i].size());
+        crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(paths[p].data()),
+                                  paths[p].size());
         crypto_generichash_final(&st, digest, kDigestLen);
-        find_digest(hashed_slots_, hashed_hits_, hashed_capacity_, digest, [&](const HashedHit& hit) {
-          if (lists_[hit.list].key_group != g || hit.kind != kKindHashedUrl) return;
-          acc.offer(rank_of(kRankUrl, hosts[i].size(), paths[p].size()), hit.entry, hit.list, hit.kind, hit.action, false);
-        });
+        find_digest(hashed_slots_, hashed_hits_, hashed_capacity_, digest,
+                    [&](const HashedHit& hit) {
+                      if (lists_[hit.list].key_group != g || hit.kind != kKindHashedUrl) return;
+                      acc.offer(rank_of(kRankUrl, hosts[i].size(), paths[p].size()), hit.entry,
+                                hit.list, hit.kind, hit.action, false);
+                    });
       }
     }
   }
@@ -807,7 +884,9 @@ void Matcher::match_ip(const IpAddress& ip, Accumulator& acc) const noexcept {
     mask_prefix(&key, t.prefix_len);
     const uint32_t tag = fp::tag_of(fp::of_bytes(seed_, key.data(), key.size()));
     const std::span<const Slot> slots = ip_slots_.subspan(t.slot_begin, t.slot_count);
-    const uint8_t family_len = ip.family == IpFamily::kV4 ? static_cast<uint8_t>(t.prefix_len - kIpv4MappedPrefix) : t.prefix_len;
+    const uint8_t family_len = ip.family == IpFamily::kV4
+                                   ? static_cast<uint8_t>(t.prefix_len - kIpv4MappedPrefix)
+                                   : t.prefix_len;
     for (size_t s = fp::home_of(tag, t.capacity); s < slots.size(); ++s) {
       const Slot slot = slots[s];
       if (slot.record == kEmptySlot || slot.tag > tag) break;
@@ -831,22 +910,27 @@ bool Matcher::match_patterns(std::string_view host, std::string_view path, bool 
     const Matcher* m;
     Accumulator* acc;
   } ctx{this, &acc};
-  auto on_match = [](unsigned int id, unsigned long long, unsigned long long, unsigned int, void* p) -> int {
+  auto on_match = [](unsigned int id, unsigned long long, unsigned long long, unsigned int,
+                     void* p) -> int {
     const auto* c = static_cast<const Ctx*>(p);
     if (id >= c->m->entries_.size()) return 0;
     const EntryRecord& e = c->m->entries_[id];
     if (e.kind != kKindPattern) return 0;
-    c->acc->offer(rank_of(kRankPattern, 0, 0), id, e.list, e.kind, static_cast<uint8_t>(e.action & kActionMask), false);
+    c->acc->offer(rank_of(kRankPattern, 0, 0), id, e.list, e.kind,
+                  static_cast<uint8_t>(e.action & kActionMask), false);
     return 0;  // keep going: an allow may follow
   };
   bool ok = true;
   if (host_db_) {
-    ok &= hs_scan(host_db_.get(), host.data(), static_cast<unsigned>(host.size()), 0, scratch.hs_, on_match, &ctx) == HS_SUCCESS;
+    ok &= hs_scan(host_db_.get(), host.data(), static_cast<unsigned>(host.size()), 0, scratch.hs_,
+                  on_match, &ctx) == HS_SUCCESS;
   }
   if (http && url_db_) {
     const char* parts[2] = {host.data(), path.data()};
-    const unsigned lens[2] = {static_cast<unsigned>(host.size()), static_cast<unsigned>(path.size())};
-    ok &= hs_scan_vector(url_db_.get(), parts, lens, 2, 0, scratch.hs_, on_match, &ctx) == HS_SUCCESS;
+    const unsigned lens[2] = {static_cast<unsigned>(host.size()),
+                              static_cast<unsigned>(path.size())};
+    ok &=
+        hs_scan_vector(url_db_.get(), parts, lens, 2, 0, scratch.hs_, on_match, &ctx) == HS_SUCCESS;
   }
   return ok;
 }

@@ -24,8 +24,9 @@ namespace muhafiz::rules {
 
 // Hosts longer than this are cut from the left at a label boundary before the walk: no list
 // entry can be longer, so only names nobody can resolve lose their leftmost labels.
-inline constexpr size_t kMaxHostLen = 253;                  // RFC 1035 §2.3.4 (255 octets on the wire)
-inline constexpr size_t kMaxHostPortLen = kMaxHostLen + 6;  // HTTP Host with ":65535" (RFC 3986 §3.2.3)
+inline constexpr size_t kMaxHostLen = 253;  // RFC 1035 §2.3.4 (255 octets on the wire)
+inline constexpr size_t kMaxHostPortLen =
+    kMaxHostLen + 6;  // HTTP Host with ":65535" (RFC 3986 §3.2.3)
 // Path prefixes tried per request for url entries: "/", "/a/", "/a/b/", ... then the path and
 // the path with its query (Safe Browsing "URLs and Hashing"). Deeper directories are not tried.
 inline constexpr size_t kMaxUrlPathPrefixes = 64;
@@ -76,7 +77,9 @@ struct Verdict {
   bool pattern_error = false;  // a Hyperscan scan failed (wrong scratch): patterns unchecked
 
   // What the dataplane acts on.
-  bool enforce() const noexcept { return matched && !shadow && !url_not_enforceable && action != Action::kAllow; }
+  bool enforce() const noexcept {
+    return matched && !shadow && !url_not_enforceable && action != Action::kAllow;
+  }
 };
 
 class SnapshotError : public std::runtime_error {
@@ -153,20 +156,23 @@ class Matcher {
   struct Storage;
   struct Accumulator;
   Matcher();
-  static std::unique_ptr<const Matcher> open(std::unique_ptr<Storage> storage, std::string_view name);
+  static std::unique_ptr<const Matcher> open(std::unique_ptr<Storage> storage,
+                                             std::string_view name);
   void validate_and_bind(std::string_view name);
 
   // host lies in match()'s padded buffer (8 readable bytes past its end); suffixes are where
   // its label-aligned suffixes start, shortest first, ending with 0.
-  void walk_host(std::string_view host, std::span<const uint16_t> suffixes, std::string_view path, bool http,
-                 Accumulator& acc) const noexcept;
-  void match_hashed_host(std::string_view host, std::span<const uint16_t> suffixes, Accumulator& acc) const noexcept;
-  void match_hashed_url(std::string_view host, std::string_view path, Accumulator& acc) const noexcept;
+  void walk_host(std::string_view host, std::span<const uint16_t> suffixes, std::string_view path,
+                 bool http, Accumulator& acc) const noexcept;
+  void match_hashed_host(std::string_view host, std::span<const uint16_t> suffixes,
+                         Accumulator& acc) const noexcept;
+  void match_hashed_url(std::string_view host, std::string_view path,
+                        Accumulator& acc) const noexcept;
   void match_url_paths(const snapshot::Hit* hits, uint32_t begin, uint32_t end, size_t host_len,
                        std::string_view path, Accumulator& acc) const noexcept;
   void match_ip(const IpAddress& ip, Accumulator& acc) const noexcept;
-  bool match_patterns(std::string_view host, std::string_view path, bool http, MatchScratch& scratch,
-                      Accumulator& acc) const noexcept;
+  bool match_patterns(std::string_view host, std::string_view path, bool http,
+                      MatchScratch& scratch, Accumulator& acc) const noexcept;
   std::string_view string_at(snapshot::StrRef ref) const noexcept;
 
   std::unique_ptr<Storage> storage_;

@@ -8,20 +8,34 @@ namespace muhafiz::rules::snapshot {
 
 std::string_view section_name(SectionId id) noexcept {
   switch (id) {
-    case SectionId::kStrings: return "strings";
-    case SectionId::kLists: return "lists";
-    case SectionId::kKeyGroups: return "key groups";
-    case SectionId::kEntries: return "entries";
-    case SectionId::kHostSlots: return "host slots";
-    case SectionId::kHostHits: return "host hits";
-    case SectionId::kHashedSlots: return "hashed slots";
-    case SectionId::kHashedHits: return "hashed hits";
-    case SectionId::kIpTables: return "ip tables";
-    case SectionId::kIpSlots: return "ip slots";
-    case SectionId::kIpHits: return "ip hits";
-    case SectionId::kPatternHost: return "host patterns";
-    case SectionId::kPatternUrl: return "url patterns";
-    case SectionId::kCount: break;
+    case SectionId::kStrings:
+      return "strings";
+    case SectionId::kLists:
+      return "lists";
+    case SectionId::kKeyGroups:
+      return "key groups";
+    case SectionId::kEntries:
+      return "entries";
+    case SectionId::kHostSlots:
+      return "host slots";
+    case SectionId::kHostHits:
+      return "host hits";
+    case SectionId::kHashedSlots:
+      return "hashed slots";
+    case SectionId::kHashedHits:
+      return "hashed hits";
+    case SectionId::kIpTables:
+      return "ip tables";
+    case SectionId::kIpSlots:
+      return "ip slots";
+    case SectionId::kIpHits:
+      return "ip hits";
+    case SectionId::kPatternHost:
+      return "host patterns";
+    case SectionId::kPatternUrl:
+      return "url patterns";
+    case SectionId::kCount:
+      break;
   }
   return "unknown";
 }
@@ -34,7 +48,8 @@ std::array<uint8_t, kChecksumSize> compute_checksum(std::span<const uint8_t> fil
   if (file.size() >= at + kChecksumSize) {
     crypto_generichash_update(&st, file.data(), at);
     crypto_generichash_update(&st, kZeros, kChecksumSize);
-    crypto_generichash_update(&st, file.data() + at + kChecksumSize, file.size() - at - kChecksumSize);
+    crypto_generichash_update(&st, file.data() + at + kChecksumSize,
+                              file.size() - at - kChecksumSize);
   } else {
     crypto_generichash_update(&st, file.data(), file.size());
   }

@@ -75,7 +75,8 @@ inline constexpr StrRef kIdIsValue = UINT32_MAX;  // EntryRecord::id: the id is 
 inline constexpr StrRef kIdDerived = UINT32_MAX - 1;
 
 // Decodes a StrRef; false (and *out untouched) when it does not lie inside the arena.
-inline bool read_string(std::span<const uint8_t> arena, StrRef ref, std::string_view* out) noexcept {
+inline bool read_string(std::span<const uint8_t> arena, StrRef ref,
+                        std::string_view* out) noexcept {
   if (ref >= arena.size()) return false;
   size_t len = arena[ref];
   size_t start = ref + 1;
@@ -96,9 +97,9 @@ struct ListRecord {
   StrRef id, publisher, category;
   uint32_t entry_begin;  // global index of the list's first entry
   uint32_t entry_count;
-  uint16_t key_group;    // index into kKeyGroups, kNoKeyGroup when the list has no hash key
+  uint16_t key_group;  // index into kKeyGroups, kNoKeyGroup when the list has no hash key
   uint8_t default_action;
-  uint8_t flags;         // ListFlag bits
+  uint8_t flags;  // ListFlag bits
   uint64_t version;
   int64_t created;
   int64_t expires;
@@ -111,12 +112,12 @@ inline constexpr uint8_t kActionMask = 0x0f;
 inline constexpr uint8_t kActionOverride = 0x80;
 
 struct EntryRecord {
-  StrRef id;         // or kIdIsValue / kIdDerived
-  uint32_t value;    // plain kinds: StrRef of the canonical value; hashed: index into kHashedHits
+  StrRef id;       // or kIdIsValue / kIdDerived
+  uint32_t value;  // plain kinds: StrRef of the canonical value; hashed: index into kHashedHits
   StrRef evidence;
   uint16_t list;
-  uint8_t kind;      // EntryKind
-  uint8_t action;    // resolved Action | kActionOverride
+  uint8_t kind;    // EntryKind
+  uint8_t action;  // resolved Action | kActionOverride
 };
 static_assert(sizeof(EntryRecord) == 16 && std::is_trivially_copyable_v<EntryRecord>);
 
@@ -142,7 +143,7 @@ struct HostSlot {
   StrRef name;     // kEmptySlot when empty
   uint32_t entry;  // the entry (global index), or for kRunKind the index of the run's header
   uint16_t list;
-  uint8_t kind;    // EntryKind, or kRunKind
+  uint8_t kind;  // EntryKind, or kRunKind
   uint8_t action;
 };
 static_assert(sizeof(HostSlot) == 16);
@@ -170,8 +171,8 @@ static_assert(sizeof(HashedHit) == 24);
 struct IpTable {
   uint32_t slot_begin;  // into kIpSlots
   uint32_t slot_count;
-  uint32_t capacity;    // home range
-  uint8_t prefix_len;   // 0..128 in the mapped space
+  uint32_t capacity;   // home range
+  uint8_t prefix_len;  // 0..128 in the mapped space
   uint8_t reserved[3];
 };
 static_assert(sizeof(IpTable) == 16);

@@ -57,7 +57,8 @@ TEST(MatcherDomain, SuffixAndExactSemantics) {
       {"empty labels do not reach the entry", "example..com", false, ""},
   };
   for (const auto& c : cases) {
-    for (const auto kind : {ObservationKind::kDns, ObservationKind::kTlsSni, ObservationKind::kQuicSni, ObservationKind::kHttp}) {
+    for (const auto kind : {ObservationKind::kDns, ObservationKind::kTlsSni,
+                            ObservationKind::kQuicSni, ObservationKind::kHttp}) {
       const Verdict v = r.look(kind, c.host, kind == ObservationKind::kHttp ? "/" : "");
       EXPECT_EQ(v.matched, c.matched) << c.description << " (" << to_string(kind) << ")";
       EXPECT_EQ(v.enforce(), c.matched) << c.description;
@@ -93,7 +94,8 @@ TEST(MatcherDomain, AgreesWithAReferenceWalkOnRandomNames) {
   auto label = [&] {
     std::string s;
     const size_t n = 1 + rng() % 8;
-    for (size_t i = 0; i < n; ++i) s += static_cast<char>('a' + rng() % 6);  // small alphabet: many near misses
+    for (size_t i = 0; i < n; ++i)
+      s += static_cast<char>('a' + rng() % 6);  // small alphabet: many near misses
     return s;
   };
   std::set<std::string> domains, exacts;
@@ -103,7 +105,8 @@ TEST(MatcherDomain, AgreesWithAReferenceWalkOnRandomNames) {
     if (rng() % 2) name = label() + "." + name;
     const bool exact = rng() % 4 == 0;
     if (!(exact ? exacts : domains).insert(name).second) continue;
-    entries.push_back(make_entry(exact ? K::kExact : K::kDomain, name, std::nullopt, (exact ? "e:" : "d:") + name));
+    entries.push_back(make_entry(exact ? K::kExact : K::kDomain, name, std::nullopt,
+                                 (exact ? "e:" : "d:") + name));
   }
   auto r = build({make_list("pta", entries)});
   int hits = 0;
@@ -129,7 +132,8 @@ TEST(MatcherDomain, AgreesWithAReferenceWalkOnRandomNames) {
 TEST(MatcherUrl, HostAloneIsReportedNeverEnforced) {
   auto r = build({make_list("fia", {make_entry(K::kUrl, "bad.example/gallery/"),
                                     make_entry(K::kUrl, "bad.example/a/b.jpg")})});
-  for (const auto kind : {ObservationKind::kDns, ObservationKind::kTlsSni, ObservationKind::kQuicSni}) {
+  for (const auto kind :
+       {ObservationKind::kDns, ObservationKind::kTlsSni, ObservationKind::kQuicSni}) {
     for (const char* host : {"bad.example", "cdn.bad.example"}) {
       const Verdict v = r.look(kind, host);
       EXPECT_TRUE(v.matched) << host;
@@ -167,7 +171,8 @@ TEST(MatcherUrl, HostSuffixTimesPathPrefixOverHttp) {
   const UrlCase cases[] = {
       {"directory prefix", "bad.example", "/gallery/x.jpg", "bad.example/gallery/"},
       {"directory itself", "bad.example", "/gallery/", "bad.example/gallery/"},
-      {"deep below the directory", "bad.example", "/gallery/2024/01/x.jpg?s=1", "bad.example/gallery/"},
+      {"deep below the directory", "bad.example", "/gallery/2024/01/x.jpg?s=1",
+       "bad.example/gallery/"},
       {"no trailing slash: not the directory", "bad.example", "/gallery", ""},
       {"sibling directory", "bad.example", "/galleryx/1.jpg", ""},
       {"file: exact path", "bad.example", "/a/b.jpg", "bad.example/a/b.jpg"},
@@ -202,10 +207,12 @@ TEST(MatcherUrl, CanonicalRequestOutsideTheHotPath) {
 
 TEST(MatcherUrl, ManyUrlsOnOneHostFoundByPath) {
   std::vector<Entry> entries;
-  for (int i = 0; i < 5000; ++i) entries.push_back(make_entry(K::kUrl, "img.test/p/" + std::to_string(i) + ".jpg"));
+  for (int i = 0; i < 5000; ++i)
+    entries.push_back(make_entry(K::kUrl, "img.test/p/" + std::to_string(i) + ".jpg"));
   auto r = build({make_list("fia", entries)});
   for (int i = 0; i < 5000; i += 7) {
-    ASSERT_EQ(r.id_of(r.http("img.test", "/p/" + std::to_string(i) + ".jpg")), entries[static_cast<size_t>(i)].id);
+    ASSERT_EQ(r.id_of(r.http("img.test", "/p/" + std::to_string(i) + ".jpg")),
+              entries[static_cast<size_t>(i)].id);
   }
   EXPECT_FALSE(r.http("img.test", "/p/5000.jpg").matched);
   const Verdict v = r.tls("img.test");
@@ -217,12 +224,17 @@ TEST(MatcherUrl, ManyUrlsOnOneHostFoundByPath) {
 
 TEST(MatcherHashed, DomainExactAndUrlByKeyedHash) {
   using testing::keyed_hex;
-  List l = make_list("fia-hashed", {
-                                       make_entry(K::kHashedDomain, keyed_hex(testing::kKeyA, "hidden.example"), std::nullopt, "h1"),
-                                       make_entry(K::kHashedExact, keyed_hex(testing::kKeyA, "exact.hidden.test"), std::nullopt, "h2"),
-                                       make_entry(K::kHashedUrl, keyed_hex(testing::kKeyA, "pics.example/dir/"), std::nullopt, "h3"),
-                                       make_entry(K::kHashedUrl, keyed_hex(testing::kKeyA, "pics.example/f.jpg"), std::nullopt, "h4"),
-                                   });
+  List l = make_list("fia-hashed",
+                     {
+                         make_entry(K::kHashedDomain, keyed_hex(testing::kKeyA, "hidden.example"),
+                                    std::nullopt, "h1"),
+                         make_entry(K::kHashedExact, keyed_hex(testing::kKeyA, "exact.hidden.test"),
+                                    std::nullopt, "h2"),
+                         make_entry(K::kHashedUrl, keyed_hex(testing::kKeyA, "pics.example/dir/"),
+                                    std::nullopt, "h3"),
+                         make_entry(K::kHashedUrl, keyed_hex(testing::kKeyA, "pics.example/f.jpg"),
+                                    std::nullopt, "h4"),
+                     });
   l.meta.hash_key = std::string(testing::kKeyA);
   auto r = build({l});
   const struct {
@@ -256,10 +268,13 @@ TEST(MatcherHashed, DomainExactAndUrlByKeyedHash) {
 TEST(MatcherHashed, EachListHashesWithItsOwnKey) {
   using testing::keyed_hex;
   // List b holds a digest made with key A while its own key is B: it must not match.
-  List a = make_list("a", {make_entry(K::kHashedDomain, keyed_hex(testing::kKeyA, "one.example"), std::nullopt, "a1")});
+  List a = make_list("a", {make_entry(K::kHashedDomain, keyed_hex(testing::kKeyA, "one.example"),
+                                      std::nullopt, "a1")});
   a.meta.hash_key = std::string(testing::kKeyA);
-  List b = make_list("b", {make_entry(K::kHashedDomain, keyed_hex(testing::kKeyA, "two.example"), std::nullopt, "b1"),
-                           make_entry(K::kHashedDomain, keyed_hex(testing::kKeyB, "three.example"), std::nullopt, "b2")});
+  List b = make_list("b", {make_entry(K::kHashedDomain, keyed_hex(testing::kKeyA, "two.example"),
+                                      std::nullopt, "b1"),
+                           make_entry(K::kHashedDomain, keyed_hex(testing::kKeyB, "three.example"),
+                                      std::nullopt, "b2")});
   b.meta.hash_key = std::string(testing::kKeyB);
   auto r = build({a, b});
   EXPECT_EQ(r.id_of(r.dns("one.example")), "a1");
@@ -270,22 +285,23 @@ TEST(MatcherHashed, EachListHashesWithItsOwnKey) {
 // ---- IP prefixes -------------------------------------------------------------------------------
 
 TEST(MatcherIp, LongestPrefixIpv4AndIpv6) {
-  auto r = build({make_list("pta", {
-                                       make_entry(K::kIp, "192.0.2.0/24", std::nullopt, "v4/24"),
-                                       make_entry(K::kIp, "192.0.2.128/25", Action::kDrop, "v4/25"),
-                                       make_entry(K::kIp, "198.51.100.7/32", std::nullopt, "v4/32"),
-                                       make_entry(K::kIp, "2001:db8::/32", std::nullopt, "v6/32"),
-                                       make_entry(K::kIp, "2001:db8:1::/48", std::nullopt, "v6/48"),
-                                       make_entry(K::kIp, "2001:db8:1::1/128", std::nullopt, "v6/128"),
-                                   })});
+  auto r =
+      build({make_list("pta", {
+                                  make_entry(K::kIp, "192.0.2.0/24", std::nullopt, "v4/24"),
+                                  make_entry(K::kIp, "192.0.2.128/25", Action::kDrop, "v4/25"),
+                                  make_entry(K::kIp, "198.51.100.7/32", std::nullopt, "v4/32"),
+                                  make_entry(K::kIp, "2001:db8::/32", std::nullopt, "v6/32"),
+                                  make_entry(K::kIp, "2001:db8:1::/48", std::nullopt, "v6/48"),
+                                  make_entry(K::kIp, "2001:db8:1::1/128", std::nullopt, "v6/128"),
+                              })});
   const struct {
     const char* ip;
     const char* entry;
   } cases[] = {
-      {"192.0.2.1", "v4/24"},       {"192.0.2.127", "v4/24"},       {"192.0.2.128", "v4/25"},
-      {"192.0.2.255", "v4/25"},     {"192.0.3.1", ""},              {"198.51.100.7", "v4/32"},
-      {"198.51.100.8", ""},         {"2001:db8::1", "v6/32"},       {"2001:db8:ffff::1", "v6/32"},
-      {"2001:db8:1::5", "v6/48"},   {"2001:db8:1::1", "v6/128"},    {"2001:db9::1", ""},
+      {"192.0.2.1", "v4/24"},        {"192.0.2.127", "v4/24"},    {"192.0.2.128", "v4/25"},
+      {"192.0.2.255", "v4/25"},      {"192.0.3.1", ""},           {"198.51.100.7", "v4/32"},
+      {"198.51.100.8", ""},          {"2001:db8::1", "v6/32"},    {"2001:db8:ffff::1", "v6/32"},
+      {"2001:db8:1::5", "v6/48"},    {"2001:db8:1::1", "v6/128"}, {"2001:db9::1", ""},
       {"::ffff:192.0.2.1", "v4/24"},  // IPv4-mapped IPv6 is the same host
   };
   for (const auto& c : cases) {
@@ -311,10 +327,13 @@ TEST(MatcherIp, DefaultRoutesStayInTheirFamily) {
 // ---- patterns ----------------------------------------------------------------------------------
 
 TEST(MatcherPattern, HostAndUrlExpressions) {
-  auto r = build({make_list("pta", {
-                                       make_entry(K::kPattern, R"(^([a-z0-9-]+\.)*bad[0-9]+\.example$)", std::nullopt, "host"),
-                                       make_entry(K::kPattern, R"(url:/^([^\/]*\.)?pics\.test\/gallery\/[0-9]+\.JPG$/i)", std::nullopt, "url"),
-                                   })});
+  auto r = build({make_list(
+      "pta",
+      {
+          make_entry(K::kPattern, R"(^([a-z0-9-]+\.)*bad[0-9]+\.example$)", std::nullopt, "host"),
+          make_entry(K::kPattern, R"(url:/^([^\/]*\.)?pics\.test\/gallery\/[0-9]+\.JPG$/i)",
+                     std::nullopt, "url"),
+      })});
   EXPECT_EQ(r.id_of(r.dns("cdn.bad42.example")), "host");
   EXPECT_EQ(r.id_of(r.tls("bad7.example")), "host");
   EXPECT_FALSE(r.dns("bad.example").matched);
@@ -347,20 +366,26 @@ TEST(MatcherPattern, ScratchProblemsAreFlaggedNotFatal) {
 
 TEST(MatcherPattern, BadExpressionNamesTheEntry) {
   try {
-    compile(std::vector<List>{make_list("pta", {make_entry(K::kPattern, "(unclosed", std::nullopt, "p7")})}, {});
+    compile(std::vector<List>{make_list(
+                "pta", {make_entry(K::kPattern, "(unclosed", std::nullopt, "p7")})},
+            {});
     FAIL() << "compiled";
   } catch (const CompileError& e) {
     EXPECT_NE(std::string(e.what()).find("list pta, entry p7"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("Hyperscan"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(compile(std::vector<List>{make_list("pta", {make_entry(K::kPattern, "/x/q")})}, {}), CompileError);
+  EXPECT_THROW(compile(std::vector<List>{make_list("pta", {make_entry(K::kPattern, "/x/q")})}, {}),
+               CompileError);
 }
 
 // ---- precedence --------------------------------------------------------------------------------
 
 TEST(MatcherPrecedence, AllowWinsAnywhere) {
-  auto r = build({make_list("pta", {make_entry(K::kDomain, "example.com"), make_entry(K::kExact, "deep.a.example.com")}),
-                  make_list("pass", {make_entry(K::kExact, "www.example.com"), make_entry(K::kDomain, "a.example.com")},
+  auto r = build({make_list("pta", {make_entry(K::kDomain, "example.com"),
+                                    make_entry(K::kExact, "deep.a.example.com")}),
+                  make_list("pass",
+                            {make_entry(K::kExact, "www.example.com"),
+                             make_entry(K::kDomain, "a.example.com")},
                             Action::kAllow)});
   Verdict v = r.dns("www.example.com");
   EXPECT_TRUE(v.matched);
@@ -380,7 +405,8 @@ TEST(MatcherPrecedence, AllowWinsAnywhere) {
 TEST(MatcherPrecedence, MostSpecificThenListOrder) {
   auto r = build({make_list("one", {make_entry(K::kDomain, "example.com", Action::kNxdomain),
                                     make_entry(K::kDomain, "tie.example", Action::kNxdomain),
-                                    make_entry(K::kPattern, "^pat\\.example\\.org$", Action::kRedirect, "pat")}),
+                                    make_entry(K::kPattern, "^pat\\.example\\.org$",
+                                               Action::kRedirect, "pat")}),
                   make_list("two", {make_entry(K::kDomain, "sub.example.com", Action::kDrop),
                                     make_entry(K::kExact, "x.sub.example.com", Action::kRedirect),
                                     make_entry(K::kDomain, "tie.example", Action::kDrop),
@@ -390,11 +416,11 @@ TEST(MatcherPrecedence, MostSpecificThenListOrder) {
     const char* list;
     Action action;
   } cases[] = {
-      {"www.example.com", "one", Action::kNxdomain},     // only the shorter suffix
-      {"y.sub.example.com", "two", Action::kDrop},       // longer suffix beats shorter
-      {"x.sub.example.com", "two", Action::kRedirect},   // exact beats any domain
-      {"tie.example", "one", Action::kNxdomain},         // equal: the earlier list
-      {"pat.example.org", "two", Action::kNodata},       // a domain beats a pattern
+      {"www.example.com", "one", Action::kNxdomain},    // only the shorter suffix
+      {"y.sub.example.com", "two", Action::kDrop},      // longer suffix beats shorter
+      {"x.sub.example.com", "two", Action::kRedirect},  // exact beats any domain
+      {"tie.example", "one", Action::kNxdomain},        // equal: the earlier list
+      {"pat.example.org", "two", Action::kNodata},      // a domain beats a pattern
   };
   for (const auto& c : cases) {
     const Verdict v = r.dns(c.host);
@@ -417,8 +443,9 @@ TEST(MatcherPrecedence, UrlBeatsDomainOverHttp) {
 }
 
 TEST(MatcherPrecedence, AlertListIsReportedEvenWhenLessSpecific) {
-  auto r = build({make_list("pta", {make_entry(K::kExact, "www.example.com")}),
-                  make_list("fia", {make_entry(K::kDomain, "example.com")}, Action::kBlock, /*alert=*/true)});
+  auto r = build(
+      {make_list("pta", {make_entry(K::kExact, "www.example.com")}),
+       make_list("fia", {make_entry(K::kDomain, "example.com")}, Action::kBlock, /*alert=*/true)});
   Verdict v = r.dns("www.example.com");
   EXPECT_EQ(r.matcher->list(v.list).id, "pta");
   EXPECT_TRUE(v.alert);
@@ -428,14 +455,17 @@ TEST(MatcherPrecedence, AlertListIsReportedEvenWhenLessSpecific) {
   EXPECT_TRUE(v.alert);
   EXPECT_EQ(v.list, v.alert_list);
   // An allow exempts: no alert.
-  auto allow = build({make_list("fia", {make_entry(K::kDomain, "example.com")}, Action::kBlock, true),
-                      make_list("pass", {make_entry(K::kExact, "ok.example.com")}, Action::kAllow)});
+  auto allow =
+      build({make_list("fia", {make_entry(K::kDomain, "example.com")}, Action::kBlock, true),
+             make_list("pass", {make_entry(K::kExact, "ok.example.com")}, Action::kAllow)});
   EXPECT_FALSE(allow.dns("ok.example.com").alert);
 }
 
 TEST(MatcherPrecedence, ActionOverrideAndDefault) {
-  auto r = build({make_list("rpz", {make_entry(K::kDomain, "a.example", Action::kNxdomain), make_entry(K::kDomain, "b.example")},
-                            Action::kRedirect)});
+  auto r = build({make_list(
+      "rpz",
+      {make_entry(K::kDomain, "a.example", Action::kNxdomain), make_entry(K::kDomain, "b.example")},
+      Action::kRedirect)});
   EXPECT_EQ(r.dns("a.example").action, Action::kNxdomain);
   EXPECT_EQ(r.dns("b.example").action, Action::kRedirect);
   EXPECT_TRUE(r.matcher->entry(0, 0).action_override);
@@ -447,11 +477,14 @@ TEST(MatcherPrecedence, ActionOverrideAndDefault) {
 TEST(MatcherShadow, ReportedNeverEnforced) {
   CompileOptions opts;
   opts.shadow_lists = {"trial"};
-  auto r = build({make_list("pta", {make_entry(K::kDomain, "both.example"), make_entry(K::kDomain, "live.example")}),
-                  make_list("trial", {make_entry(K::kDomain, "both.example"), make_entry(K::kDomain, "new.example"),
-                                      make_entry(K::kExact, "ok.live.example", Action::kAllow)},
-                            Action::kBlock, /*alert=*/true)},
-                 opts);
+  auto r = build(
+      {make_list("pta",
+                 {make_entry(K::kDomain, "both.example"), make_entry(K::kDomain, "live.example")}),
+       make_list("trial",
+                 {make_entry(K::kDomain, "both.example"), make_entry(K::kDomain, "new.example"),
+                  make_entry(K::kExact, "ok.live.example", Action::kAllow)},
+                 Action::kBlock, /*alert=*/true)},
+      opts);
   EXPECT_TRUE(r.matcher->list(1).shadow);
   Verdict v = r.dns("new.example");
   EXPECT_TRUE(v.matched);
@@ -488,9 +521,10 @@ TEST(MatcherEmpty, EmptyRulesetMatchesNothing) {
 }
 
 TEST(MatcherMeta, ListsAndEntriesRoundTrip) {
-  List l = make_list("fia-csam", {make_entry(K::kDomain, "a.example", Action::kNxdomain, "case-17"),
-                                  make_entry(K::kIp, "192.0.2.0/24"),
-                                  make_entry(K::kUrl, "b.example/x/", std::nullopt, "0123456789abcdef")});
+  List l = make_list("fia-csam",
+                     {make_entry(K::kDomain, "a.example", Action::kNxdomain, "case-17"),
+                      make_entry(K::kIp, "192.0.2.0/24"),
+                      make_entry(K::kUrl, "b.example/x/", std::nullopt, "0123456789abcdef")});
   l.meta.publisher = "fia";
   l.meta.category = "csam";
   l.meta.version = 42;
@@ -524,7 +558,8 @@ TEST(MatcherMeta, ListsAndEntriesRoundTrip) {
 
 TEST(MatcherThreads, ConcurrentLookupsWithOwnScratch) {
   std::vector<Entry> entries;
-  for (int i = 0; i < 1000; ++i) entries.push_back(make_entry(K::kDomain, "d" + std::to_string(i) + ".example"));
+  for (int i = 0; i < 1000; ++i)
+    entries.push_back(make_entry(K::kDomain, "d" + std::to_string(i) + ".example"));
   entries.push_back(make_entry(K::kPattern, "^p[0-9]+\\.example$", std::nullopt, "pat"));
   auto r = build({make_list("pta", entries)});
   std::vector<std::thread> workers;

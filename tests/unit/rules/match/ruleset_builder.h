@@ -1,8 +1,6 @@
 // Test helpers: lists built in code, compiled and loaded in memory, and one-line lookups.
 #pragma once
 
-#include <sodium.h>
-
 #include <array>
 #include <memory>
 #include <optional>
@@ -10,14 +8,15 @@
 #include <utility>
 #include <vector>
 
+#include "rules/bundle/hashing.h"
 #include "rules/list/model.h"
 #include "rules/match/compiler.h"
 #include "rules/match/matcher.h"
 
 namespace muhafiz::rules::testing {
 
-inline Entry make_entry(EntryKind kind, std::string value, std::optional<Action> action = std::nullopt,
-                   std::string id = "") {
+inline Entry make_entry(EntryKind kind, std::string value,
+                        std::optional<Action> action = std::nullopt, std::string id = "") {
   Entry e;
   e.kind = kind;
   e.id = id.empty() ? value : std::move(id);
@@ -26,8 +25,8 @@ inline Entry make_entry(EntryKind kind, std::string value, std::optional<Action>
   return e;
 }
 
-inline List make_list(std::string id, std::vector<Entry> entries, Action default_action = Action::kBlock,
-                      bool alert = false) {
+inline List make_list(std::string id, std::vector<Entry> entries,
+                      Action default_action = Action::kBlock, bool alert = false) {
   List l;
   l.meta.id = std::move(id);
   l.meta.publisher = "pta";
@@ -40,24 +39,15 @@ inline List make_list(std::string id, std::vector<Entry> entries, Action default
 }
 
 // Keys for hashed entries: two different ones, as two publishers would have.
-inline constexpr std::string_view kKeyA = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-inline constexpr std::string_view kKeyB = "f0e0d0c0b0a090807060504030201000ffeeddccbbaa99887766554433221100";
+inline constexpr std::string_view kKeyA =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+inline constexpr std::string_view kKeyB =
+    "f0e0d0c0b0a090807060504030201000ffeeddccbbaa99887766554433221100";
 
 // What a publisher stores for a hashed entry: BLAKE2b-128 keyed with the list key over the
-// canonical text, lower-case hex (rules brief; computed here with libsodium directly).
+// canonical text, lower-case hex (rules brief), as rules/bundle/hashing.h computes it.
 inline std::string keyed_hex(std::string_view key_hex, std::string_view canonical) {
-  std::array<uint8_t, 32> key{};
-  for (size_t i = 0; i < 32; ++i) key[i] = static_cast<uint8_t>(std::stoi(std::string(key_hex.substr(2 * i, 2)), nullptr, 16));
-  uint8_t out[16];
-  crypto_generichash(out, sizeof out, reinterpret_cast<const uint8_t*>(canonical.data()), canonical.size(), key.data(),
-                     key.size());
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (const uint8_t b : out) {
-    hex += kHex[b >> 4];
-    hex += kHex[b & 15];
-  }
-  return hex;
+  return hashed_entry_value(std::string(key_hex), canonical);
 }
 
 struct Ruleset {
@@ -74,7 +64,9 @@ struct Ruleset {
   }
   Verdict dns(std::string_view host) { return look(ObservationKind::kDns, host); }
   Verdict tls(std::string_view host) { return look(ObservationKind::kTlsSni, host); }
-  Verdict http(std::string_view host, std::string_view path) { return look(ObservationKind::kHttp, host, path); }
+  Verdict http(std::string_view host, std::string_view path) {
+    return look(ObservationKind::kHttp, host, path);
+  }
   Verdict ip(std::string_view text) {
     Observation o;
     o.kind = ObservationKind::kIp;

@@ -1,8 +1,6 @@
 // The snapshot file: loading refuses anything corrupt, truncated, of another format version or
 // structurally unsound (even with a valid checksum), with a reason; compiling is deterministic
 // and refuses bad input with the list and entry named.
-#include "rules/match/snapshot_format.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 
 #include "rules/match/compiler.h"
 #include "rules/match/matcher.h"
+#include "rules/match/snapshot_format.h"
 #include "tests/unit/rules/match/ruleset_builder.h"
 
 namespace muhafiz::rules {
@@ -28,14 +27,19 @@ using K = EntryKind;
 
 // A ruleset with every kind, so every section is non-empty.
 std::vector<List> every_kind() {
-  List a = make_list("pta", {make_entry(K::kDomain, "bad.example"), make_entry(K::kExact, "exact.example"),
-                             make_entry(K::kUrl, "pics.example/dir/"), make_entry(K::kUrl, "pics.example/other/"),
-                             make_entry(K::kIp, "192.0.2.0/24"),
-                             make_entry(K::kIp, "2001:db8::/32"), make_entry(K::kPattern, "^bad[0-9]+\\.test$", std::nullopt, "p1"),
-                             make_entry(K::kPattern, "url:^u\\.test/x", std::nullopt, "p2")});
-  List b = make_list("fia", {make_entry(K::kHashedDomain, testing::keyed_hex(testing::kKeyA, "hidden.example"), std::nullopt, "h1"),
-                             make_entry(K::kHashedUrl, testing::keyed_hex(testing::kKeyA, "hidden.example/x/"), std::nullopt, "h2")},
-                     Action::kBlock, true);
+  List a = make_list(
+      "pta", {make_entry(K::kDomain, "bad.example"), make_entry(K::kExact, "exact.example"),
+              make_entry(K::kUrl, "pics.example/dir/"), make_entry(K::kUrl, "pics.example/other/"),
+              make_entry(K::kIp, "192.0.2.0/24"), make_entry(K::kIp, "2001:db8::/32"),
+              make_entry(K::kPattern, "^bad[0-9]+\\.test$", std::nullopt, "p1"),
+              make_entry(K::kPattern, "url:^u\\.test/x", std::nullopt, "p2")});
+  List b =
+      make_list("fia",
+                {make_entry(K::kHashedDomain, testing::keyed_hex(testing::kKeyA, "hidden.example"),
+                            std::nullopt, "h1"),
+                 make_entry(K::kHashedUrl, testing::keyed_hex(testing::kKeyA, "hidden.example/x/"),
+                            std::nullopt, "h2")},
+                Action::kBlock, true);
   b.meta.hash_key = std::string(testing::kKeyA);
   b.entries[0].evidence = "case 1";
   return {a, b};
@@ -54,7 +58,8 @@ Header& header_of(std::vector<uint8_t>& bytes) { return *reinterpret_cast<Header
 
 template <typename T>
 T* section_of(std::vector<uint8_t>& bytes, SectionId id) {
-  return reinterpret_cast<T*>(bytes.data() + header_of(bytes).sections[static_cast<size_t>(id)].offset);
+  return reinterpret_cast<T*>(bytes.data() +
+                              header_of(bytes).sections[static_cast<size_t>(id)].offset);
 }
 
 snapshot::HostSlot* first_host_slot(std::vector<uint8_t>& bytes) {
@@ -77,7 +82,8 @@ TEST(Snapshot, LoadsAndMatchesEveryKind) {
   EXPECT_TRUE(r.dns("a.hidden.example").alert);
   EXPECT_TRUE(r.http("hidden.example", "/x/y").enforce());
   for (size_t s = 0; s < snapshot::kSectionCount; ++s) {
-    EXPECT_GT(header_of(r.bytes).sections[s].size, 0u) << snapshot::section_name(static_cast<SectionId>(s));
+    EXPECT_GT(header_of(r.bytes).sections[s].size, 0u)
+        << snapshot::section_name(static_cast<SectionId>(s));
   }
 }
 
@@ -103,8 +109,8 @@ TEST(Snapshot, AnyFlippedByteIsRefused) {
 
 TEST(Snapshot, TruncatedAtSeveralSizesIsRefused) {
   const std::vector<uint8_t> good = compile(every_kind(), {});
-  for (const size_t n : {size_t{0}, size_t{1}, size_t{8}, sizeof(Header) - 1, sizeof(Header), sizeof(Header) + 1,
-                         good.size() / 2, good.size() - 64, good.size() - 1}) {
+  for (const size_t n : {size_t{0}, size_t{1}, size_t{8}, sizeof(Header) - 1, sizeof(Header),
+                         sizeof(Header) + 1, good.size() / 2, good.size() - 64, good.size() - 1}) {
     const std::vector<uint8_t> cut(good.begin(), good.begin() + static_cast<ptrdiff_t>(n));
     EXPECT_TRUE(contains(load_error(cut), "truncated")) << n << ": " << load_error(cut);
   }
@@ -117,7 +123,8 @@ TEST(Snapshot, WrongMagicOrFormatVersionIsRefused) {
   std::vector<uint8_t> bytes = compile(every_kind(), {});
   header_of(bytes).format_version = snapshot::kFormatVersion + 1;
   snapshot::seal(bytes);
-  EXPECT_TRUE(contains(load_error(bytes), "format version 2, this build reads version 1")) << load_error(bytes);
+  EXPECT_TRUE(contains(load_error(bytes), "format version 2, this build reads version 1"))
+      << load_error(bytes);
   bytes = compile(every_kind(), {});
   std::memcpy(header_of(bytes).magic, "PK\3\4xxxx", 8);
   snapshot::seal(bytes);
@@ -134,58 +141,85 @@ TEST(Snapshot, StructuralDamageUnderAValidChecksumIsRefused) {
   };
   const Damage damages[] = {
       {"section past the end",
-       [](std::vector<uint8_t>& b) { header_of(b).sections[static_cast<size_t>(SectionId::kHostHits)].size += uint64_t{1} << 40; },
+       [](std::vector<uint8_t>& b) {
+         header_of(b).sections[static_cast<size_t>(SectionId::kHostHits)].size += uint64_t{1} << 40;
+       },
        "host hits: outside the file"},
       {"sections overlap",
-       [](std::vector<uint8_t>& b) { header_of(b).sections[static_cast<size_t>(SectionId::kHostHits)].size += 64 * 8; },
+       [](std::vector<uint8_t>& b) {
+         header_of(b).sections[static_cast<size_t>(SectionId::kHostHits)].size += 64 * 8;
+       },
        "overlap"},
       {"section offset misaligned",
-       [](std::vector<uint8_t>& b) { header_of(b).sections[static_cast<size_t>(SectionId::kEntries)].offset += 8; },
+       [](std::vector<uint8_t>& b) {
+         header_of(b).sections[static_cast<size_t>(SectionId::kEntries)].offset += 8;
+       },
        "entries: misaligned"},
       {"partial record",
-       [](std::vector<uint8_t>& b) { header_of(b).sections[static_cast<size_t>(SectionId::kEntries)].size -= 4; },
+       [](std::vector<uint8_t>& b) {
+         header_of(b).sections[static_cast<size_t>(SectionId::kEntries)].size -= 4;
+       },
        "not a whole number of records"},
-      {"entry count",
-       [](std::vector<uint8_t>& b) { header_of(b).entry_count += 1; },
+      {"entry count", [](std::vector<uint8_t>& b) { header_of(b).entry_count += 1; },
        "entries: the header counts"},
       {"string reference",
-       [](std::vector<uint8_t>& b) { section_of<snapshot::EntryRecord>(b, SectionId::kEntries)[0].evidence = 0x7fffffff; },
+       [](std::vector<uint8_t>& b) {
+         section_of<snapshot::EntryRecord>(b, SectionId::kEntries)[0].evidence = 0x7fffffff;
+       },
        "string reference out of bounds"},
       {"entry list index",
-       [](std::vector<uint8_t>& b) { section_of<snapshot::EntryRecord>(b, SectionId::kEntries)[0].list = 9; },
+       [](std::vector<uint8_t>& b) {
+         section_of<snapshot::EntryRecord>(b, SectionId::kEntries)[0].list = 9;
+       },
        "list out of range"},
       {"entry kind",
-       [](std::vector<uint8_t>& b) { section_of<snapshot::EntryRecord>(b, SectionId::kEntries)[0].kind = 200; },
+       [](std::vector<uint8_t>& b) {
+         section_of<snapshot::EntryRecord>(b, SectionId::kEntries)[0].kind = 200;
+       },
        "unknown kind"},
-      {"host slot name",
-       [](std::vector<uint8_t>& b) { first_host_slot(b)->name = 0x7fffffff; },
+      {"host slot name", [](std::vector<uint8_t>& b) { first_host_slot(b)->name = 0x7fffffff; },
        "string reference out of bounds"},
       {"host slot entry outside its list",
-       [](std::vector<uint8_t>& b) { first_host_slot(b)->entry = 1000; },
-       "out of range"},
+       [](std::vector<uint8_t>& b) { first_host_slot(b)->entry = 1000; }, "out of range"},
       {"host run header",
-       [](std::vector<uint8_t>& b) { section_of<snapshot::Hit>(b, SectionId::kHostHits)[0].entry = 1000; },
+       [](std::vector<uint8_t>& b) {
+         section_of<snapshot::Hit>(b, SectionId::kHostHits)[0].entry = 1000;
+       },
        "bad run header"},
       {"host hit entry",
-       [](std::vector<uint8_t>& b) { section_of<snapshot::Hit>(b, SectionId::kHostHits)[1].entry = 1000; },
+       [](std::vector<uint8_t>& b) {
+         section_of<snapshot::Hit>(b, SectionId::kHostHits)[1].entry = 1000;
+       },
        "entry, list or action out of range"},
       {"host hit kind",
-       [](std::vector<uint8_t>& b) { section_of<snapshot::Hit>(b, SectionId::kHostHits)[1].kind = 4; },
+       [](std::vector<uint8_t>& b) {
+         section_of<snapshot::Hit>(b, SectionId::kHostHits)[1].kind = 4;
+       },
        "hit of a non-host kind"},
       {"url hits not last",
-       [](std::vector<uint8_t>& b) { section_of<snapshot::Hit>(b, SectionId::kHostHits)[2].kind = 0; },
+       [](std::vector<uint8_t>& b) {
+         section_of<snapshot::Hit>(b, SectionId::kHostHits)[2].kind = 0;
+       },
        "url hits not last"},
       {"hashed value",
-       [](std::vector<uint8_t>& b) { section_of<snapshot::EntryRecord>(b, SectionId::kEntries)[8].value = 99; },
+       [](std::vector<uint8_t>& b) {
+         section_of<snapshot::EntryRecord>(b, SectionId::kEntries)[8].value = 99;
+       },
        "hashed value out of range"},
       {"ip hit prefix",
-       [](std::vector<uint8_t>& b) { section_of<snapshot::IpHit>(b, SectionId::kIpHits)[0].prefix_len = 200; },
+       [](std::vector<uint8_t>& b) {
+         section_of<snapshot::IpHit>(b, SectionId::kIpHits)[0].prefix_len = 200;
+       },
        "prefix length over 128"},
       {"ip table slots",
-       [](std::vector<uint8_t>& b) { section_of<snapshot::IpTable>(b, SectionId::kIpTables)[0].slot_count = 100000; },
+       [](std::vector<uint8_t>& b) {
+         section_of<snapshot::IpTable>(b, SectionId::kIpTables)[0].slot_count = 100000;
+       },
        "slots out of range"},
       {"list flags",
-       [](std::vector<uint8_t>& b) { section_of<snapshot::ListRecord>(b, SectionId::kLists)[0].flags = 0x80; },
+       [](std::vector<uint8_t>& b) {
+         section_of<snapshot::ListRecord>(b, SectionId::kLists)[0].flags = 0x80;
+       },
        "unknown flags"},
       {"host pattern database",
        [](std::vector<uint8_t>& b) { section_of<uint8_t>(b, SectionId::kPatternHost)[0] ^= 0xff; },
@@ -226,7 +260,8 @@ TEST(Snapshot, RandomDamageUnderAValidChecksumNeverCrashes) {
     }
     ++loaded;
     MatchScratch s = m->make_scratch();
-    for (const char* host : {"www.bad.example", "exact.example", "pics.example", "a.hidden.example", "bad1.test", "x"}) {
+    for (const char* host : {"www.bad.example", "exact.example", "pics.example", "a.hidden.example",
+                             "bad1.test", "x"}) {
       for (const auto kind : {ObservationKind::kDns, ObservationKind::kHttp}) {
         Observation o;
         o.kind = kind;
@@ -285,13 +320,17 @@ struct BadInput {
 TEST(Compile, BadEntriesAreRefusedWithListAndEntryNamed) {
   const BadInput cases[] = {
       {"upper case host", make_entry(K::kDomain, "Bad.Example", std::nullopt, "e1"), "upper-case"},
-      {"trailing dot", make_entry(K::kExact, "bad.example.", std::nullopt, "e1"), "starts or ends with '.'"},
-      {"overlong host", make_entry(K::kDomain, std::string(254, 'a'), std::nullopt, "e1"), "longer than 253"},
-      {"url without path", make_entry(K::kUrl, "bad.example", std::nullopt, "e1"), "without a path"},
+      {"trailing dot", make_entry(K::kExact, "bad.example.", std::nullopt, "e1"),
+       "starts or ends with '.'"},
+      {"overlong host", make_entry(K::kDomain, std::string(254, 'a'), std::nullopt, "e1"),
+       "longer than 253"},
+      {"url without path", make_entry(K::kUrl, "bad.example", std::nullopt, "e1"),
+       "without a path"},
       {"ip host bits", make_entry(K::kIp, "192.0.2.1/24", std::nullopt, "e1"), "host bits set"},
       {"ip garbage", make_entry(K::kIp, "300.1.2.3", std::nullopt, "e1"), "not an IPv4 or IPv6"},
       {"ip length", make_entry(K::kIp, "2001:db8::/129", std::nullopt, "e1"), "bad prefix length"},
-      {"hash not hex", make_entry(K::kHashedDomain, std::string(32, 'g'), std::nullopt, "e1"), "hex"},
+      {"hash not hex", make_entry(K::kHashedDomain, std::string(32, 'g'), std::nullopt, "e1"),
+       "hex"},
       {"empty pattern", make_entry(K::kPattern, "url:", std::nullopt, "e1"), "empty pattern"},
   };
   for (const auto& c : cases) {
@@ -309,11 +348,13 @@ TEST(Compile, BadEntriesAreRefusedWithListAndEntryNamed) {
 
 TEST(Compile, BadListsAreRefused) {
   const auto hashed = make_entry(K::kHashedDomain, std::string(32, 'a'), std::nullopt, "h");
-  EXPECT_THROW(compile(std::vector<List>{make_list("pta", {hashed})}, {}), CompileError);  // no hash_key
+  EXPECT_THROW(compile(std::vector<List>{make_list("pta", {hashed})}, {}),
+               CompileError);  // no hash_key
   List badkey = make_list("pta", {hashed});
   badkey.meta.hash_key = "abcd";
   EXPECT_THROW(compile(std::vector<List>{badkey}, {}), CompileError);
-  EXPECT_THROW(compile(std::vector<List>{make_list("pta", {}), make_list("pta", {})}, {}), CompileError);
+  EXPECT_THROW(compile(std::vector<List>{make_list("pta", {}), make_list("pta", {})}, {}),
+               CompileError);
   EXPECT_THROW(compile(std::vector<List>{make_list("", {})}, {}), CompileError);
 }
 
