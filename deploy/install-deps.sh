@@ -13,8 +13,8 @@ packages=(
   # command lines and formats
   nlohmann-json3-dev libcli11-dev
   # tests and benchmarks (tshark cross-checks the generated captures; ndpiReader is the
-  # peer the benchmarks compare against)
-  libgtest-dev libgmock-dev libbenchmark-dev tshark libndpi-bin
+  # peer the benchmarks compare against; hyperfine times them side by side)
+  libgtest-dev libgmock-dev libbenchmark-dev tshark libndpi-bin hyperfine
 )
 
 if [ "$(id -u)" -ne 0 ]; then
