@@ -1,0 +1,60 @@
+// A worker's memory of flows it has decided, so a blocked flow stays blocked: retransmissions
+// and every later packet are dropped without being inspected again, and an ip match is reported
+// once per flow rather than once per packet. Bounded and aged like flow::FlowTable, but apart
+// from it: a lookup must not create an entry (most packets belong to no decided flow, and UDP
+// packets after a QUIC Initial never make one in the flow table), and blocked flows are few.
+// One per worker; allocated once; never allocates, throws or locks afterwards.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "dataplane/flow/flow_table.h"
+
+namespace muhafiz::engine {
+
+enum class FlowVerdict : uint8_t {
+  kReported,  // an ip match was reported (shadow / not enforceable): do not report it again
+  kBlocked,   // drop every packet of the flow
+};
+
+struct CachedFlow {
+  flow::FlowKey key;
+  uint64_t last_seen = 0;  // µs, refreshed by every packet that hits it
+  bool used = false;
+  FlowVerdict verdict = FlowVerdict::kReported;
+};
+
+class VerdictCache {
+ public:
+  enum class Insert : uint8_t {
+    kNew,      // took a free slot
+    kUpdated,  // the flow was already there
+    kExpired,  // reused an idle flow's slot
+    kEvicted,  // pushed out the least recently seen live flow of the probe window
+  };
+
+  // capacity rounded up to a power of two; timeout in µs of idleness.
+  VerdictCache(uint32_t capacity, uint64_t timeout);
+
+  // The flow's entry, refreshed, or nullptr. An expired entry is freed and not returned.
+  const CachedFlow* find(const flow::FlowKey& key, uint64_t now) noexcept;
+  // Records the verdict; kBlocked is never downgraded to kReported.
+  Insert insert(const flow::FlowKey& key, FlowVerdict verdict, uint64_t now) noexcept;
+
+  uint32_t occupied() const noexcept { return occupied_; }
+  uint32_t capacity() const noexcept { return mask_ + 1; }
+
+ private:
+  static constexpr uint32_t kProbeWindow = 8;
+  bool expired(const CachedFlow& f, uint64_t now) const noexcept {
+    return now - f.last_seen > timeout_;
+  }
+
+  uint32_t mask_;
+  uint64_t timeout_;
+  uint32_t occupied_ = 0;
+  std::unique_ptr<CachedFlow[]> slots_;
+};
+
+}  // namespace muhafiz::engine
