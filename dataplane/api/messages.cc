@@ -1,5 +1,8 @@
 #include "dataplane/api/messages.h"
 
+#include <arpa/inet.h>
+
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -477,6 +480,57 @@ Decoded<EventBatch> decode_event_batch(std::span<const uint8_t> header_frame,
   }
   out.value = std::move(batch);
   return out;
+}
+
+namespace {
+
+std::string endpoint_text(uint8_t family, const uint8_t* addr, uint16_t port) {
+  char text[INET6_ADDRSTRLEN] = {};
+  const bool v6 = family == kFamilyV6;
+  if (inet_ntop(v6 ? AF_INET6 : AF_INET, addr, text, sizeof text) == nullptr) return "?";
+  return v6 ? "[" + std::string(text) + "]:" + std::to_string(port)
+            : std::string(text) + ":" + std::to_string(port);
+}
+
+std::string utc_text(uint64_t time_ns) {
+  const auto secs = static_cast<time_t>(time_ns / 1'000'000'000);
+  tm parts{};
+  gmtime_r(&secs, &parts);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &parts);
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%09lluZ",
+                static_cast<unsigned long long>(time_ns % 1'000'000'000));
+  return std::string(date) + frac;
+}
+
+}  // namespace
+
+std::string event_to_json(const AccessEvent& ev, uint64_t sequence) {
+  // In the order a reader scans a line: when, what, who, which list.
+  using Ordered = nlohmann::ordered_json;
+  Ordered j = Ordered::object();
+  j["seq"] = sequence;
+  j["time"] = utc_text(ev.time_ns);
+  j["kind"] = std::string(to_string(ev.kind));
+  // Names come off the wire: keep bytes JSON cannot carry as UTF-8 visible instead of failing.
+  j["name"] = std::string(ev.name_view());
+  j["subscriber"] = endpoint_text(ev.family, ev.subscriber, ev.subscriber_port);
+  j["destination"] = endpoint_text(ev.family, ev.destination, ev.destination_port);
+  j["proto"] = ev.l4_proto == 6 ? "tcp" : ev.l4_proto == 17 ? "udp" : std::to_string(ev.l4_proto);
+  j["list"] = ev.list == kNoList ? Ordered(nullptr) : Ordered(ev.list);
+  j["list_version"] = ev.list_version;
+  j["entry"] = ev.entry == kNoList ? Ordered(nullptr) : Ordered(ev.entry);
+  j["ruleset_version"] = ev.ruleset_version;
+  j["action"] = std::string(rules::to_string(ev.action));
+  Ordered flags = Ordered::array();
+  for (unsigned bit = 0; bit < 8; ++bit) {
+    const auto f = static_cast<EventFlag>(1u << bit);
+    if (ev.has(f)) flags.push_back(std::string(event_flag_name(f)));
+  }
+  j["flags"] = std::move(flags);
+  j["worker"] = ev.worker;
+  return j.dump(-1, ' ', false, Ordered::error_handler_t::replace);
 }
 
 }  // namespace muhafiz::api

@@ -4,7 +4,7 @@
 //
 // Two channels, both over ipc:// (same host: the byte order is the host's, little-endian):
 //
-// * Control: REQ (control, ctl) -> REP (the dataplane binds, e.g. ipc:///run/muhafiz/dp.ctl).
+// * Control: REQ (control, ctl) -> REP (the dataplane binds, e.g. ipc:///run/muhafiz/dataplane-control.sock).
 //   One single-frame JSON object per message: {"type": <name>, "schema": 1, <fields>}.
 //     ping                                      -> pong
 //     ruleset-load {path}                       -> ruleset-load-reply {ok, version, lists, entries,
@@ -270,6 +270,13 @@ struct EventBatch {
   EventBatchHeader header;
   std::vector<AccessEvent> events;  // copied out of frame 2 (its alignment is not guaranteed)
 };
+
+// One event as a JSON object (no newline), for people and scripts reading the channel:
+// {"seq":7,"time":"2026-11-29T08:41:02.123456789Z","kind":"dns","name":"bad.example",
+//  "subscriber":"10.0.0.2:53211","destination":"192.0.2.53:53","proto":"udp","list":1,
+//  "list_version":3,"entry":4,"ruleset_version":2,"action":"block","flags":["enforced"],
+//  "worker":0}. IPv6 endpoints are "[addr]:port"; list and entry are null when kNoList.
+std::string event_to_json(const AccessEvent& ev, uint64_t sequence);
 
 // Strict: header size, type, schema, record size, reserved, count against frame 2's size,
 // then validate() on every record (the error names the record's index).

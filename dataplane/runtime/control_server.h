@@ -7,7 +7,7 @@
 //   ControlHandlers handlers;
 //   handlers.ruleset_load = [&](const std::string& path) { return rulesets.load(path); };
 //   handlers.stats = [&](std::vector<api::Metric>* m) { rulesets.collect(m); rings.collect(m); ...
-//   }; ControlServer server(zmq, {"ipc:///run/muhafiz/dp.ctl"}, std::move(handlers)); for (;;) {
+//   }; ControlServer server(zmq, {"ipc:///run/muhafiz/dataplane-control.sock"}, std::move(handlers)); for (;;) {
 //   ...; server.poll(); rulesets.reclaim(); publisher.poll(rings); }
 //
 // Calling rules: main lcore only; the handlers run there, inline in poll(). A ruleset-load
@@ -31,7 +31,7 @@ struct ControlHandlers {
 };
 
 struct ControlServerOptions {
-  std::string endpoint = "ipc:///run/muhafiz/dp.ctl";
+  std::string endpoint = "ipc:///run/muhafiz/dataplane-control.sock";
   // Mode of the ipc socket file: whoever can connect can swap the ruleset.
   unsigned socket_mode = 0660;
 };

@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <span>
+#include <vector>
 #include <ostream>
 
 #include "dataplane/runtime/zmq_socket.h"
@@ -58,7 +60,104 @@ CtlResponse ctl_request(const std::string& endpoint, const api::Request& request
   return response;
 }
 
+std::atomic<bool>& ctl_stop_flag() noexcept {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
 namespace {
+
+// Receives access-event batches until `count` events were printed (0: no limit), nothing came
+// for `idle_ms` (0: wait for ever) or ctl_stop_flag() is set. A batch that does not decode is
+// reported on err and skipped; gaps in the sequence and losses the dataplane reports are too.
+int listen_events(const std::string& endpoint, uint64_t count, int idle_ms, std::ostream& out,
+                  std::ostream& err) {
+  constexpr int kPollMs = 100;
+  uint64_t printed = 0, batches = 0, bad = 0, next_sequence = 0, dropped = 0;
+  try {
+    ZmqContext ctx;
+    ZmqSocket pull(ctx, ZMQ_PULL);
+    pull.set_int(ZMQ_LINGER, 0, "zmq_setsockopt(ZMQ_LINGER)");
+    pull.set_int(ZMQ_RCVTIMEO, kPollMs, "zmq_setsockopt(ZMQ_RCVTIMEO)");
+    pull.set_i64(ZMQ_MAXMSGSIZE,
+                 static_cast<long long>(api::kMaxEventsPerBatch * sizeof(api::AccessEvent)),
+                 "zmq_setsockopt(ZMQ_MAXMSGSIZE)");
+    pull.bind(endpoint);
+    auto last = std::chrono::steady_clock::now();
+    while (!ctl_stop_flag().load(std::memory_order_relaxed) && (count == 0 || printed < count)) {
+      std::vector<std::string> frames;
+      bool more = true;
+      bool timed_out = false;
+      while (more) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, pull.get(), 0) < 0) {
+          const int e = zmq_errno();
+          zmq_msg_close(&msg);
+          if (e == EAGAIN && frames.empty()) {
+            timed_out = true;
+            break;
+          }
+          if (e == EAGAIN || e == EINTR) continue;  // the rest of a message is on its way
+          err << zmq_error_text("zmq_msg_recv", endpoint) << '\n';
+          return kCtlFailed;
+        }
+        frames.emplace_back(static_cast<const char*>(zmq_msg_data(&msg)), zmq_msg_size(&msg));
+        more = zmq_msg_more(&msg) != 0;
+        zmq_msg_close(&msg);
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (timed_out) {
+        if (idle_ms > 0 && now - last >= std::chrono::milliseconds(idle_ms)) break;
+        continue;
+      }
+      last = now;
+      if (frames.size() != 2) {
+        ++bad;
+        err << "events: skipped a message of " << frames.size() << " frames (expected 2)\n";
+        continue;
+      }
+      auto as_bytes = [](const std::string& f) {
+        return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(f.data()), f.size());
+      };
+      api::Decoded<api::EventBatch> batch =
+          api::decode_event_batch(as_bytes(frames[0]), as_bytes(frames[1]));
+      if (!batch) {
+        ++bad;
+        err << "events: skipped a batch: " << batch.error << '\n';
+        continue;
+      }
+      ++batches;
+      const api::EventBatchHeader& h = batch.value->header;
+      if (h.first_sequence != next_sequence) {
+        err << "events: sequence jumps from " << next_sequence << " to " << h.first_sequence
+            << '\n';
+      }
+      if (h.dropped_total > dropped) {
+        err << "events: the dataplane reports " << h.dropped_total - dropped
+            << " more events lost before they could be numbered (" << h.dropped_total
+            << " in all)\n";
+        dropped = h.dropped_total;
+      }
+      uint64_t seq = h.first_sequence;
+      for (const api::AccessEvent& ev : batch.value->events) {
+        if (count != 0 && printed >= count) break;
+        out << api::event_to_json(ev, seq++) << '\n';
+        ++printed;
+      }
+      out.flush();
+      next_sequence = h.first_sequence + h.count;
+    }
+  } catch (const std::exception& e) {
+    err << e.what() << '\n';
+    return kCtlFailed;
+  }
+  err << "events: " << printed << " events in " << batches << " batches";
+  if (bad > 0) err << ", " << bad << " undecodable messages skipped";
+  if (dropped > 0) err << ", " << dropped << " lost by the dataplane";
+  err << '\n';
+  return bad > 0 ? kCtlRefused : kCtlOk;
+}
 
 void print_metric(std::ostream& out, const api::Metric& m) {
   out << m.name;
@@ -115,7 +214,7 @@ int run_ctl(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   CLI::App app{
       "Send a control command to a running muhafiz-dataplane.\n"
       "Exit status: 0 done, 1 refused by the dataplane, 2 usage error or no answer."};
-  std::string endpoint = "ipc:///run/muhafiz/dp.ctl";
+  std::string endpoint = "ipc:///run/muhafiz/dataplane-control.sock";
   int timeout_ms = 5000;
   bool json = false;
   app.add_option("--socket", endpoint, "Control socket of the dataplane")->capture_default_str();
@@ -131,12 +230,29 @@ int run_ctl(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   std::string path;
   load->add_option("path", path, "Snapshot file (compiled by muhafiz-list or muhafiz-control)")
       ->required();
+  auto* events = app.add_subcommand(
+      "events",
+      "Bind the access-event socket in place of muhafiz-control and print each event as a JSON "
+      "line (exit 1 when a batch could not be decoded)");
+  std::string events_endpoint = "ipc:///run/muhafiz/dataplane-events.sock";
+  uint64_t events_count = 0;
+  int idle_exit_ms = 0;
+  events->add_option("--listen", events_endpoint, "The dataplane's events.endpoint")
+      ->capture_default_str();
+  events->add_option("--count", events_count, "Stop after this many events (0: no limit)")
+      ->capture_default_str();
+  events->add_option("--idle-exit-ms", idle_exit_ms,
+                     "Stop when nothing arrived for this long (0: wait until SIGINT/SIGTERM)")
+      ->check(CLI::Range(0, 86400000))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e, out, err);
     return code == 0 ? kCtlOk : kCtlFailed;
   }
+
+  if (*events) return listen_events(events_endpoint, events_count, idle_exit_ms, out, err);
 
   api::Request request;
   api::MessageType expected = api::MessageType::kPong;

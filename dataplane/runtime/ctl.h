@@ -1,9 +1,15 @@
 // muhafiz-dataplane-ctl: sends one control request (dataplane/api/messages.h) to a running
 // dataplane and prints the reply. What operators and tests use:
-//   muhafiz-dataplane-ctl [--socket ipc:///run/muhafiz/dp.ctl] [--timeout-ms 5000] [--json]
+//   muhafiz-dataplane-ctl [--socket ipc:///run/muhafiz/dataplane-control.sock] [--timeout-ms 5000] [--json]
 //                         ping | stats | ruleset-load PATH
+//   muhafiz-dataplane-ctl events --listen ipc:///run/muhafiz/dataplane-events.sock
+//                         [--count N] [--idle-exit-ms MS]
+// `events` stands in for the control process on the event channel: it binds the PULL socket
+// the dataplane pushes access events to and prints each event as one JSON line (for tests,
+// demos and debugging; muhafiz-control is the real receiver).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <iosfwd>
 #include <optional>
@@ -27,6 +33,9 @@ struct CtlResponse {
 // One REQ round trip with its own ZeroMQ context; never waits longer than `timeout`.
 CtlResponse ctl_request(const std::string& endpoint, const api::Request& request,
                         std::chrono::milliseconds timeout);
+
+// Set (from a signal handler) to make a running `events` listener finish and return.
+std::atomic<bool>& ctl_stop_flag() noexcept;
 
 // The whole tool: parses argv, sends, prints to out/err, returns kCtlOk/kCtlRefused/kCtlFailed.
 int run_ctl(int argc, const char* const* argv, std::ostream& out, std::ostream& err);

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -272,6 +273,95 @@ TEST_F(CtlTest, UsageErrorsAndNoServerExitTwo) {
       kCtlFailed);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
   EXPECT_NE(err.find("no reply from"), std::string::npos) << err;
+}
+
+// `events` binds the PULL side of the event channel, prints each event as one JSON line,
+// names a batch it cannot decode and carries on, and reports sequence gaps and losses.
+TEST(CtlEvents, PrintsEventsAsJsonLinesAndNamesBadBatches) {
+  TempDir dir;
+  const std::string endpoint = dir.ipc("events.sock");
+  std::ostringstream out, err;
+  int code = -1;
+  std::thread listener([&] {
+    const std::vector<std::string> args = {"muhafiz-dataplane-ctl", "events", "--listen", endpoint,
+                                           "--count", "3", "--idle-exit-ms", "20000"};
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    code = run_ctl(static_cast<int>(argv.size()), argv.data(), out, err);
+  });
+
+  void* ctx = zmq_ctx_new();
+  void* push = zmq_socket(ctx, ZMQ_PUSH);
+  ASSERT_EQ(zmq_connect(push, endpoint.c_str()), 0);
+  auto send = [&](api::EventBatchHeader h, const std::vector<api::AccessEvent>& evs) {
+    ASSERT_EQ(zmq_send(push, &h, sizeof h, ZMQ_SNDMORE), static_cast<int>(sizeof h));
+    const size_t n = evs.size() * sizeof(api::AccessEvent);
+    ASSERT_EQ(zmq_send(push, evs.data(), n, 0), static_cast<int>(n));
+  };
+  api::AccessEvent dns;
+  dns.time_ns = 1'796'000'000'123'456'789ULL;  // 2026-11-30T00:53:20.123456789Z
+  dns.kind = api::EventKind::kDns;
+  dns.l4_proto = 17;
+  const uint8_t sub[4] = {10, 0, 0, 2}, dst[4] = {192, 0, 2, 53};
+  std::memcpy(dns.subscriber, sub, 4);
+  std::memcpy(dns.destination, dst, 4);
+  dns.subscriber_port = 53211;
+  dns.destination_port = 53;
+  dns.list = 1;
+  dns.entry = 4;
+  dns.list_version = 3;
+  dns.ruleset_version = 2;
+  dns.flags = api::kEventEnforced | api::kEventAlert;
+  api::set_event_name(&dns, "bad.example");
+  api::AccessEvent v6 = dns;
+  v6.family = api::kFamilyV6;
+  v6.kind = api::EventKind::kHttp;
+  v6.l4_proto = 6;
+  const uint8_t sub6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  std::memcpy(v6.subscriber, sub6, 16);
+  std::memcpy(v6.destination, sub6, 16);
+  v6.destination_port = 80;
+  v6.list = api::kNoList;
+  v6.entry = api::kNoList;
+  v6.flags = api::kEventShadow;
+  api::set_event_name(&v6, "pics.example", "/a.jpg");
+
+  api::EventBatchHeader h;
+  h.count = 2;
+  send(h, {dns, v6});
+  api::EventBatchHeader wrong = h;  // a record size this build does not speak
+  wrong.record_size = 256;
+  send(wrong, {dns, v6});
+  api::EventBatchHeader later = h;
+  later.first_sequence = 5;
+  later.dropped_total = 3;
+  send(later, {dns, v6});
+  listener.join();
+  zmq_close(push);
+  zmq_ctx_term(ctx);
+
+  EXPECT_EQ(code, kCtlRefused) << err.str();
+  std::istringstream lines(out.str());
+  std::vector<std::string> got;
+  for (std::string l; std::getline(lines, l);) got.push_back(l);
+  ASSERT_EQ(got.size(), 3u) << out.str();
+  EXPECT_EQ(got[0],
+            R"({"seq":0,"time":"2026-11-30T00:53:20.123456789Z","kind":"dns","name":"bad.example",)"
+            R"("subscriber":"10.0.0.2:53211","destination":"192.0.2.53:53","proto":"udp",)"
+            R"("list":1,"list_version":3,"entry":4,"ruleset_version":2,"action":"block",)"
+            R"("flags":["alert","enforced"],"worker":0})");
+  EXPECT_NE(got[1].find(R"("name":"pics.example/a.jpg")"), std::string::npos) << got[1];
+  EXPECT_NE(got[1].find(R"("subscriber":"[2001:db8::2]:53211")"), std::string::npos) << got[1];
+  EXPECT_NE(got[1].find(R"("list":null)"), std::string::npos) << got[1];
+  EXPECT_NE(got[1].find(R"("flags":["shadow"])"), std::string::npos) << got[1];
+  EXPECT_EQ(got[2].rfind(R"({"seq":5,)", 0), 0u) << got[2];
+  const std::string e = err.str();
+  EXPECT_NE(e.find("skipped a batch: access-events: record_size 256"), std::string::npos) << e;
+  EXPECT_NE(e.find("sequence jumps from 2 to 5"), std::string::npos) << e;
+  EXPECT_NE(e.find("3 more events lost"), std::string::npos) << e;
+  EXPECT_NE(e.find("events: 3 events in 2 batches, 1 undecodable messages skipped"),
+            std::string::npos)
+      << e;
 }
 
 }  // namespace
