@@ -88,6 +88,16 @@ Flow& FlowTable::lookup(const FlowKey& key, uint64_t now) noexcept {
   for (uint32_t i = 0; i < kProbeWindow; ++i) {
     Flow& f = flows_[(h + i) & mask_];
     if (f.used && f.key == key) {
+      // Idle past the timeout: what arrives now is a new conversation on a reused 5-tuple (a
+      // QUIC client keeping its port, a TCP port reused), and the old reassembly or QUIC
+      // state must not apply to it. Time running backwards (capture files) expires nothing.
+      if (now > f.last_seen && now - f.last_seen > cfg_.idle_timeout) {
+        ++stats_.expired;
+        ++stats_.created;
+        reset_flow(f);
+        f.used = true;
+        f.key = key;
+      }
       f.last_seen = now;
       return f;
     }
@@ -99,7 +109,7 @@ Flow& FlowTable::lookup(const FlowKey& key, uint64_t now) noexcept {
     }
   }
   if (victim->used) {
-    if (now - victim->last_seen > cfg_.idle_timeout) {
+    if (now > victim->last_seen && now - victim->last_seen > cfg_.idle_timeout) {
       ++stats_.expired;
     } else {
       ++stats_.evicted;

@@ -53,6 +53,30 @@ TEST(FlowTable, LookupFindsTheSameFlow) {
   EXPECT_EQ(t.active(2000), 0u);  // idle past the timeout
 }
 
+// A flow idle past the timeout comes back fresh: a new conversation on the same 5-tuple (a
+// QUIC client reusing its port) must not inherit the old reassembly state or its buffer.
+TEST(FlowTable, ExpiredFlowIsResetWhenItsKeyReturns) {
+  FlowTable t(FlowTableConfig{64, 4, 1000});
+  uint8_t dir = 0;
+  const FlowKey k = make_flow_key(packet(1, 1, 2, 2), &dir);
+  Flow& f = t.lookup(k, 10);
+  f.tcp[0].next_seq = 1234;
+  f.tcp[0].buffer = t.pool().acquire();
+  ASSERT_NE(f.tcp[0].buffer, kNoBuffer);
+  EXPECT_EQ(t.lookup(k, 1010).tcp[0].next_seq, 1234u);  // exactly the timeout: still the flow
+  Flow& g = t.lookup(k, 2011);                            // 1001 idle: expired
+  EXPECT_EQ(&f, &g);
+  EXPECT_EQ(g.tcp[0].next_seq, 0u);
+  EXPECT_EQ(g.tcp[0].buffer, kNoBuffer);
+  EXPECT_EQ(g.key, k);
+  EXPECT_EQ(t.stats().expired, 1u);
+  EXPECT_EQ(t.stats().created, 2u);
+  EXPECT_EQ(t.pool().in_use(), 0u);
+  // Time going backwards (a capture's timestamps) expires nothing.
+  g.tcp[0].next_seq = 99;
+  EXPECT_EQ(t.lookup(k, 5).tcp[0].next_seq, 99u);
+}
+
 TEST(FlowTable, BoundedEvictsOldestAndReturnsBuffers) {
   // A table of 8 slots (the probe window): the 9th flow must evict the least recent one.
   FlowTable t(FlowTableConfig{8, 2, 1'000'000});
