@@ -64,6 +64,9 @@ class Decoder {
   ParseStatus ipv6(ByteReader& r, Layer* next) noexcept;
   ParseStatus transport(ByteReader& r, uint8_t proto, Layer* next) noexcept;
   ParseStatus udp_tunnels(ByteReader& r, Layer* next) noexcept;
+  ParseStatus nflog(ByteReader& r, Layer* next) noexcept;
+  ParseStatus ieee80211(ByteReader& r, Layer* next) noexcept;
+  bool llc_snap(ByteReader& r, Layer* next) noexcept;
 
   PacketInfo* out_;
   size_t vlans_ = 0;
@@ -315,6 +318,62 @@ ParseStatus Decoder::udp_tunnels(ByteReader& r, Layer* next) noexcept {
   return ParseStatus::kNeedMore;
 }
 
+// Linux NFLOG (nfnetlink_log): address family, version, resource id; then TLVs of
+// {length, type} in the capturing host's byte order (little-endian in practice, as libpcap
+// and Wireshark assume), each padded to 4 bytes. NFULA_PAYLOAD (9) is the network packet.
+ParseStatus Decoder::nflog(ByteReader& r, Layer* next) noexcept {
+  constexpr uint16_t kNfulaPayload = 9;
+  constexpr size_t kMaxNflogTlvs = 32;  // a dozen attribute types exist
+  const uint8_t family = r.read_u8();
+  r.skip(3);
+  if (!r.ok()) return truncated();
+  for (size_t n = 0; n < kMaxNflogTlvs && r.remaining() >= 4; ++n) {
+    const uint16_t len = r.read_u16le();
+    const uint16_t type = r.read_u16le();
+    if (len < 4) return truncated();
+    if ((type & 0x7fff) == kNfulaPayload) {
+      r = bounded(r, len - 4u, false);
+      *next = family == kAfInet ? Layer::kIpv4 : family == 10 ? Layer::kIpv6 : Layer::kIpAuto;
+      return ParseStatus::kNeedMore;
+    }
+    r.skip(((size_t{len} + 3) & ~size_t{3}) - 4);
+  }
+  if (!r.ok()) return truncated();
+  return not_ip();  // no packet attribute: a log record without payload
+}
+
+// 802.2 LLC with a SNAP header of OUI 0 (RFC 1042): AA AA 03 00 00 00, then an EtherType.
+bool Decoder::llc_snap(ByteReader& r, Layer* next) noexcept {
+  const uint32_t llc = r.read_u24be();
+  const uint32_t oui = r.read_u24be();
+  const uint16_t type = r.read_u16be();
+  return r.ok() && llc == 0xaaaa03 && (oui == 0 || oui == 0x0000f8) && from_ethertype(type, next);
+}
+
+// IEEE 802.11-2020 §9.2.4: frame control, duration, three addresses, sequence control; a
+// fourth address between two distribution systems; QoS control in QoS data subtypes, and an
+// HT control field when the +HTC/order bit is set on them. Only data frames with a body that
+// is not protected (encrypted) can carry a readable IP packet.
+ParseStatus Decoder::ieee80211(ByteReader& r, Layer* next) noexcept {
+  const uint16_t fc = r.read_u16le();
+  if (!r.ok()) return truncated();
+  const unsigned type = (fc >> 2) & 0x3;
+  const unsigned subtype = (fc >> 4) & 0xf;
+  const unsigned flags = fc >> 8;
+  if (type != 2 || (subtype & 0x4) != 0) return not_ip();  // not data, or a null (no body)
+  if ((flags & 0x40) != 0) return not_ip();                // protected: encrypted body
+  size_t header = 24;
+  if ((flags & 0x03) == 0x03) header += 6;  // to and from DS: address 4
+  if ((subtype & 0x8) != 0) {
+    header += 2;                          // QoS control
+    if ((flags & 0x80) != 0) header += 4;  // HT control
+  }
+  r.skip(header - 2);
+  if (!r.ok()) return truncated();
+  if (!llc_snap(r, next)) return r.ok() ? not_ip() : truncated();
+  return ParseStatus::kNeedMore;
+}
+
 ParseStatus Decoder::run(LinkType link, Bytes frame) noexcept {
   ByteReader r(frame);
   Layer next = Layer::kEther;
@@ -362,6 +421,38 @@ ParseStatus Decoder::run(LinkType link, Bytes frame) noexcept {
       if (!from_ethertype(type, &next)) return not_ip();
       break;
     }
+    case LinkType::kNflog:
+      if (const ParseStatus st = nflog(r, &next); st != ParseStatus::kNeedMore) return st;
+      break;
+    case LinkType::kRadiotap: {
+      // Version, pad, header length (little-endian), present flags...: skip the whole header.
+      r.skip(2);
+      const uint16_t len = r.read_u16le();
+      if (!r.ok() || len < 8) return truncated();
+      r.skip(len - 4u);
+      if (const ParseStatus st = ieee80211(r, &next); st != ParseStatus::kNeedMore) return st;
+      break;
+    }
+    case LinkType::kPpi: {
+      // Version, flags, header length and the DLT of what follows (little-endian).
+      r.skip(2);
+      const uint16_t len = r.read_u16le();
+      const uint32_t dlt = r.read_u32le();
+      if (!r.ok() || len < 8) return truncated();
+      r.skip(len - 8u);
+      if (dlt == static_cast<uint32_t>(LinkType::kEthernet)) {
+        next = Layer::kEther;
+      } else if (dlt == static_cast<uint32_t>(LinkType::kIeee80211)) {
+        if (const ParseStatus st = ieee80211(r, &next); st != ParseStatus::kNeedMore) return st;
+      } else {
+        flag(kUnsupportedLinkBit);
+        return ParseStatus::kNotApplicable;
+      }
+      break;
+    }
+    case LinkType::kIeee80211:
+      if (const ParseStatus st = ieee80211(r, &next); st != ParseStatus::kNeedMore) return st;
+      break;
     default:
       flag(kUnsupportedLinkBit);
       return ParseStatus::kNotApplicable;
@@ -373,7 +464,11 @@ ParseStatus Decoder::run(LinkType link, Bytes frame) noexcept {
         r.skip(12);  // destination, source MAC
         const uint16_t type = r.read_u16be();
         if (!r.ok()) return truncated();
-        if (!from_ethertype(type, &next)) return not_ip();  // also 802.3 length frames (LLC)
+        if (type <= 1500) {  // an 802.3 length: LLC follows, IP only behind SNAP (RFC 1042)
+          if (!llc_snap(r, &next)) return r.ok() ? not_ip() : truncated();
+          break;
+        }
+        if (!from_ethertype(type, &next)) return not_ip();
         break;
       }
       case Layer::kVlan: {
@@ -503,7 +598,11 @@ bool link_type_supported(uint32_t link_type) noexcept {
     case LinkType::kLinuxSll:
     case LinkType::kRawIpv4:
     case LinkType::kRawIpv6:
-    case LinkType::kLinuxSll2: return true;
+    case LinkType::kLinuxSll2:
+    case LinkType::kIeee80211:
+    case LinkType::kRadiotap:
+    case LinkType::kPpi:
+    case LinkType::kNflog: return true;
   }
   return false;
 }

@@ -20,10 +20,14 @@ enum class LinkType : uint16_t {
   kRawDltOpenBsd = 14,  // DLT_RAW as numbered on OpenBSD
   kRaw = 101,         // raw IPv4 or IPv6, version from the first nibble
   kCiscoHdlc = 104,
+  kIeee80211 = 105,   // 802.11 frames; data frames carry LLC/SNAP (unencrypted ones are read)
   kLoop = 108,        // OpenBSD loopback: family in network byte order
   kLinuxSll = 113,
+  kRadiotap = 127,    // radiotap header, then an 802.11 frame
+  kPpi = 192,         // Per-Packet Information header, then 802.11 or Ethernet
   kRawIpv4 = 228,
   kRawIpv6 = 229,
+  kNflog = 239,       // Linux NFLOG: header, then TLVs; the packet is NFULA_PAYLOAD
   kLinuxSll2 = 276,
 };
 bool link_type_supported(uint32_t link_type) noexcept;

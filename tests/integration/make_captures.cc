@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -562,6 +563,71 @@ void make_linktypes(const std::filesystem::path& dir) {
   }
 }
 
+// Link types whose headers wrap a whole IP packet: NFLOG (Linux iptables/nftables logging),
+// 802.11 data frames bare, behind radiotap and behind PPI. Built by hand around raw IP frames.
+void make_wrapped_linktypes(const std::filesystem::path& dir) {
+  auto le16 = [](size_t v) {
+    return ByteVector{static_cast<uint8_t>(v & 0xff), static_cast<uint8_t>((v >> 8) & 0xff)};
+  };
+  auto join = [](std::initializer_list<ByteVector> parts) {
+    ByteVector out;
+    for (const ByteVector& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+  };
+  // 802.11 QoS data, from DS (AP to station), unprotected: frame control, duration, receiver,
+  // transmitter, source, sequence control, QoS control; then LLC/SNAP with the EtherType.
+  auto wlan = [&](uint16_t ethertype) {
+    return join({ByteVector{0x88, 0x02, 0x2c, 0x00}, ByteVector{0x02, 0, 0, 0, 0, 0x01},
+                 ByteVector{0x02, 0, 0, 0, 0, 0x02}, ByteVector{0x02, 0, 0, 0, 0, 0x03},
+                 ByteVector{0x10, 0x00}, ByteVector{0x00, 0x00},
+                 ByteVector{0xaa, 0xaa, 0x03, 0, 0, 0,
+                            static_cast<uint8_t>(ethertype >> 8), static_cast<uint8_t>(ethertype)}});
+  };
+  struct Variant {
+    const char* name;
+    uint32_t link;
+    std::function<ByteVector(const ByteVector& ip, bool v6)> wrap;
+  };
+  const Variant variants[] = {
+      {"linktype_nflog", 239,
+       [&](const ByteVector& ip, bool v6) {
+         // family, version 0, resource id 0 (big-endian); NFULA_PREFIX "muhafiz" then
+         // NFULA_PAYLOAD; TLV length and type little-endian, each padded to 4 bytes.
+         return join({ByteVector{static_cast<uint8_t>(v6 ? 10 : 2), 0, 0, 0}, le16(12), le16(10),
+                      ByteVector{'m', 'u', 'h', 'a', 'f', 'i', 'z', 0}, le16(4 + ip.size()), le16(9), ip,
+                      ByteVector((4 - ip.size() % 4) % 4, 0)});
+       }},
+      {"linktype_ieee80211", 105,
+       [&](const ByteVector& ip, bool v6) { return join({wlan(v6 ? 0x86dd : 0x0800), ip}); }},
+      {"linktype_radiotap", 127,
+       [&](const ByteVector& ip, bool v6) {
+         // version 0, pad, length 12; present: flags (bit 1) and rate (bit 2); flags 0, rate 2,
+         // padding to the length.
+         return join({ByteVector{0, 0}, le16(12), ByteVector{0x06, 0, 0, 0, 0x00, 0x02, 0, 0},
+                      wlan(v6 ? 0x86dd : 0x0800), ip});
+       }},
+      {"linktype_ppi", 192,
+       [&](const ByteVector& ip, bool v6) {
+         return join({ByteVector{0, 0}, le16(8), ByteVector{105, 0, 0, 0}, wlan(v6 ? 0x86dd : 0x0800), ip});
+       }},
+  };
+  uint16_t id = 0x8101;
+  for (const Variant& v : variants) {
+    Capture cap(v.name, static_cast<mt::PcapLinkType>(v.link));
+    const std::string label = std::string(v.name).substr(9);
+    const std::string name4 = label + ".linktype.test";
+    size_t f = cap.add(v.wrap(dns_frame(PacketBuilder().ip(kClient4, kResolver4), 64001, mt::dns_query(id++, name4)),
+                              false));
+    cap.expect(dns(f, name4));
+    const std::string name6 = label + "-v6.linktype.test";
+    f = cap.add(v.wrap(
+        dns_frame(PacketBuilder().ip(kClient6, kResolver6), 64002, mt::dns_query(id++, name6, mt::kDnsTypeAaaa)),
+        true));
+    cap.expect(dns(f, name6, mt::kDnsTypeAaaa));
+    cap.write(dir);
+  }
+}
+
 // A few hundred frames of mixed traffic for demos: allowed and listed names over DNS, TLS,
 // QUIC and HTTP, plus traffic with nothing to report (responses, ARP, ICMP, NTP, SSH).
 void make_mixed_sample(const std::filesystem::path& dir) {
@@ -701,6 +767,7 @@ int main(int argc, char** argv) {
     make_ipv4_fragments(dir);
     make_linktypes(dir);
     make_mixed_sample(dir);
+    make_wrapped_linktypes(dir);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "muhafiz-make-captures: %s\n", e.what());
     return 1;

@@ -95,6 +95,11 @@ std::vector<Case> cases() {
   B pppoe = cat({B{0x11, 0x00}, u16(0x0042), u16(static_cast<uint16_t>(2 + v6_tcp.size())), u16(0x0057)});
   B gre = cat({u16(0x0000), u16(0x0800)});
   const B v4_padded = cat({v4_udp, B(12, 0)});  // Ethernet pads short frames to 60 bytes
+  auto le16 = [](uint16_t v) { return B{static_cast<uint8_t>(v & 0xff), static_cast<uint8_t>(v >> 8)}; };
+  auto snap = [](uint16_t type) { return cat({B{0xaa, 0xaa, 0x03, 0, 0, 0}, u16(type)}); };
+  // Frame control 0x88 0x02: data, QoS data subtype, from DS; then duration, 3 addresses,
+  // sequence control (22 bytes) and QoS control (2).
+  const B wlan_qos_data = cat({B{0x88, 0x02}, B(22, 0x11), B{0, 0}});
 
   return {
       {"eth ipv4 udp", LinkType::kEthernet, cat({eth(0x0800), v4_udp}), ParseStatus::kOk, 17, 40000, 53, 5, 0},
@@ -151,6 +156,34 @@ std::vector<Case> cases() {
        40000, 443, 5, 0},
       {"linux sll", LinkType::kLinuxSll, cat({sll, v4_tcp}), ParseStatus::kOk, 6, 40000, 443, 5, 0},
       {"linux sll2", LinkType::kLinuxSll2, cat({sll2, v6_tcp}), ParseStatus::kOk, 6, 40000, 443, 5, 0},
+      // 802.3 length field, then LLC/SNAP (RFC 1042) carrying IPv4.
+      {"802.3 llc snap", LinkType::kEthernet,
+       cat({eth(static_cast<uint16_t>(8 + v4_tcp.size())), snap(0x0800), v4_tcp}), ParseStatus::kOk, 6, 40000,
+       443, 5, 0},
+      {"802.3 llc without snap (stp)", LinkType::kEthernet, cat({eth(38), B{0x42, 0x42, 0x03}, B(35, 0)}),
+       ParseStatus::kNotApplicable, 0, 0, 0, 0, bit(kNotIpBit)},
+      // NFLOG: AF_INET6 header, a prefix TLV (5 bytes + 3 padding), then the payload TLV.
+      {"nflog ipv6", LinkType::kNflog,
+       cat({B{10, 0, 0, 0}, B{9, 0, 10, 0, 'p', 'f', 'x', 0, 0, 0, 0, 0},
+            le16(static_cast<uint16_t>(4 + v6_tcp.size())), le16(9), v6_tcp}),
+       ParseStatus::kOk, 6, 40000, 443, 5, 0},
+      {"nflog without payload", LinkType::kNflog, cat({B{2, 0, 0, 0}, B{8, 0, 1, 0, 0, 0, 0, 0}}),
+       ParseStatus::kNotApplicable, 0, 0, 0, 0, bit(kNotIpBit)},
+      // 802.11 QoS data frame (subtype 8), from DS, unprotected, LLC/SNAP IPv4.
+      {"802.11 qos data", LinkType::kIeee80211, cat({wlan_qos_data, snap(0x0800), v4_tcp}), ParseStatus::kOk, 6,
+       40000, 443, 5, 0},
+      {"802.11 protected data", LinkType::kIeee80211,
+       cat({B{0x88, 0x42}, B(wlan_qos_data.begin() + 2, wlan_qos_data.end()), snap(0x0800), v4_tcp}),
+       ParseStatus::kNotApplicable, 0, 0, 0, 0, bit(kNotIpBit)},
+      {"802.11 beacon", LinkType::kIeee80211, cat({B{0x80, 0x00}, B(34, 0)}), ParseStatus::kNotApplicable, 0, 0,
+       0, 0, bit(kNotIpBit)},
+      // Radiotap: version 0, length 12 (present word + 4 bytes of fields), then 802.11.
+      {"radiotap 802.11", LinkType::kRadiotap,
+       cat({B{0, 0}, le16(12), B{0x02, 0, 0, 0, 0x10, 0x02, 0, 0}, wlan_qos_data, snap(0x86dd), v6_tcp}),
+       ParseStatus::kOk, 6, 40000, 443, 5, 0},
+      // PPI: version 0, flags 0, length 8, DLT 105 (802.11).
+      {"ppi 802.11", LinkType::kPpi, cat({B{0, 0}, le16(8), B{105, 0, 0, 0}, wlan_qos_data, snap(0x0800), v4_tcp}),
+       ParseStatus::kOk, 6, 40000, 443, 5, 0},
       {"arp", LinkType::kEthernet, cat({eth(0x0806), B(28, 0)}), ParseStatus::kNotApplicable, 0, 0, 0, 0,
        bit(kNotIpBit)},
       {"tcp data offset 4", LinkType::kEthernet, cat({eth(0x0800), ipv4(6, 25), tcp(1, 2, 3, 4), kPayload}),
@@ -219,9 +252,10 @@ TEST(DecodePacket, TruncationAtEveryOffset) {
 TEST(DecodePacket, UnsupportedLinkType) {
   const B f(40, 0);
   PacketInfo p;
-  EXPECT_EQ(decode_packet(static_cast<LinkType>(127), Bytes(f.data(), f.size()), &p), ParseStatus::kNotApplicable);
+  EXPECT_EQ(decode_packet(static_cast<LinkType>(147), Bytes(f.data(), f.size()), &p), ParseStatus::kNotApplicable);
   EXPECT_TRUE(p.has(kUnsupportedLinkBit));
-  EXPECT_FALSE(link_type_supported(127));
+  EXPECT_FALSE(link_type_supported(147));  // DLT_USER0
+  EXPECT_TRUE(link_type_supported(239));   // NFLOG
   EXPECT_TRUE(link_type_supported(1));
   EXPECT_FALSE(link_type_supported(0x10001));
 }
