@@ -69,10 +69,10 @@ struct QuicState {
   uint32_t packets = 0;         // Initial packets that fed the assembler
 };
 
+// A flow's state. Whether a slot is used and when it was last seen live in the table's
+// compact slot array, so probing never reads the state of flows it passes over.
 struct Flow {
   FlowKey key;
-  uint64_t last_seen = 0;  // caller's clock (ns or µs), used for ageing
-  bool used = false;
   TcpDirection tcp[2];
   QuicState quic;
 };
@@ -127,10 +127,18 @@ class FlowTable {
 
  private:
   static constexpr uint32_t kProbeWindow = 8;
+  static constexpr uint32_t kFreeSlot = 0;
+  struct Slot {
+    uint64_t last_seen = 0;  // caller's clock (ns or µs), used for ageing
+    uint32_t sig = kFreeSlot;  // high half of the key's hash, low bit set; 0: free
+    uint32_t reserved = 0;
+  };
+  static_assert(sizeof(Slot) == 16);
   void reset_flow(Flow& f) noexcept;
 
   FlowTableConfig cfg_;
   uint32_t mask_;
+  std::unique_ptr<Slot[]> slots_;   // slots_[i] describes flows_[i]
   std::unique_ptr<Flow[]> flows_;
   BufferPool pool_;
   FlowTableStats stats_;
