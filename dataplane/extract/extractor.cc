@@ -462,6 +462,38 @@ size_t Extractor::run_stream(Ctx& ctx, TcpDirection& d, Bytes data, bool from_bu
     uint32_t flags = (from_buffer && off == 0 && d.segments > 1)
                          ? observation_flag_mask(kReassembledBit) : 0;
     if (d.after_gap) flags |= observation_flag_mask(kStreamGapBit);
+    // Acts on one HTTP request head at `off`: kGoOn to carry on with the next message, else
+    // what run_stream returns.
+    constexpr size_t kGoOn = SIZE_MAX;
+    auto on_http_head = [&](const parse::HttpRequest& req, ParseStatus s) -> size_t {
+      if (s == ParseStatus::kNeedMore) return off;
+      // A head with a broken field line still names its host, and lenient servers answer
+      // it: report it (flagged), then resynchronise, as the body's length is unknown.
+      const bool readable = s == ParseStatus::kMalformed && !req.target.empty() && req.has_host;
+      if (s != ParseStatus::kOk && !readable) {
+        if (s == ParseStatus::kMalformed) count(kHttpMalformed);
+        d.app = StreamApp::kUnknown;
+        return data.size();
+      }
+      emit_http(ctx, req, flags);
+      d.after_gap = false;
+      if (readable) {
+        count(kHttpMalformed);
+        d.app = StreamApp::kUnknown;
+        return data.size();
+      }
+      off += req.head_len;
+      if (req.form == parse::HttpTargetForm::kAuthority) {
+        d.app = StreamApp::kUnknown;  // CONNECT: a tunnel (usually TLS) follows
+      } else if (req.chunked) {
+        d.chunk = parse::HttpChunkState{};
+        d.app = StreamApp::kHttpChunked;
+      } else if (req.content_length > 0) {
+        d.body_left = static_cast<uint64_t>(req.content_length);
+        d.app = StreamApp::kHttpBody;
+      }
+      return kGoOn;
+    };
     switch (d.app) {
       case StreamApp::kUnknown: {
         parse::HttpRequest probe;
@@ -473,9 +505,12 @@ size_t Extractor::run_stream(Ctx& ctx, TcpDirection& d, Bytes data, bool from_bu
           d.app = StreamApp::kDns;
         } else if (parse::looks_like_tls_client_hello(rest)) {
           d.app = StreamApp::kTls;
-        } else if (starts_with_known_method(rest) &&
-                   parse::parse_http_request_head(rest, &probe) != ParseStatus::kNotApplicable) {
+        } else if (starts_with_known_method(rest)) {
+          const ParseStatus s = parse::parse_http_request_head(rest, &probe);
+          if (s == ParseStatus::kNotApplicable) return data.size();
           d.app = StreamApp::kHttp;
+          // The probe parsed the head already: act on it rather than parse it again.
+          if (const size_t r = on_http_head(probe, s); r != kGoOn) return r;
         } else {
           return data.size();  // not at a message start we know: retry at the next segment
         }
@@ -530,32 +565,7 @@ size_t Extractor::run_stream(Ctx& ctx, TcpDirection& d, Bytes data, bool from_bu
       case StreamApp::kHttp: {
         parse::HttpRequest req;
         const ParseStatus s = parse::parse_http_request_head(rest, &req);
-        if (s == ParseStatus::kNeedMore) return off;
-        // A head with a broken field line still names its host, and lenient servers answer
-        // it: report it (flagged), then resynchronise, as the body's length is unknown.
-        const bool readable = s == ParseStatus::kMalformed && !req.target.empty() && req.has_host;
-        if (s != ParseStatus::kOk && !readable) {
-          if (s == ParseStatus::kMalformed) count(kHttpMalformed);
-          d.app = StreamApp::kUnknown;
-          return data.size();
-        }
-        emit_http(ctx, req, flags);
-        d.after_gap = false;
-        if (readable) {
-          count(kHttpMalformed);
-          d.app = StreamApp::kUnknown;
-          return data.size();
-        }
-        off += req.head_len;
-        if (req.form == parse::HttpTargetForm::kAuthority) {
-          d.app = StreamApp::kUnknown;  // CONNECT: a tunnel (usually TLS) follows
-        } else if (req.chunked) {
-          d.chunk = parse::HttpChunkState{};
-          d.app = StreamApp::kHttpChunked;
-        } else if (req.content_length > 0) {
-          d.body_left = static_cast<uint64_t>(req.content_length);
-          d.app = StreamApp::kHttpBody;
-        }
+        if (const size_t r = on_http_head(req, s); r != kGoOn) return r;
         break;
       }
       case StreamApp::kHttpBody: {
