@@ -84,6 +84,27 @@ constexpr bool is_reserved_version(uint32_t v) noexcept {
 constexpr size_t kTlsRecordHeader = 5;
 constexpr uint8_t kTlsChangeCipherSpec = 20, kTlsAlert = 21, kTlsHandshake = 22;
 constexpr uint8_t kHandshakeClientHello = 1;
+constexpr uint8_t kTlsApplicationData = 23;
+
+// A direction that starts a segment with an HTTP response or with a TLS record other than a
+// ClientHello is a server's, or a client's past its handshake: it will carry no request or
+// ClientHello worth reading, so it need not be probed at every segment (bulk downloads are
+// most of a link's packets).
+bool ends_interest(parse::Bytes b) noexcept {
+  constexpr std::string_view kHttpResponse = "HTTP/1.";
+  if (b.size() >= kHttpResponse.size() &&
+      std::memcmp(b.data(), kHttpResponse.data(), kHttpResponse.size()) == 0) {
+    return true;
+  }
+  if (b.size() < kTlsRecordHeader + 1 || b[1] != 3 || b[2] > 4) return false;  // TLS 1.0-1.3
+  switch (b[0]) {
+    case kTlsChangeCipherSpec:
+    case kTlsAlert:
+    case kTlsApplicationData: return true;
+    case kTlsHandshake: return b[5] != kHandshakeClientHello;
+    default: return false;
+  }
+}
 
 }  // namespace
 
@@ -511,6 +532,9 @@ size_t Extractor::run_stream(Ctx& ctx, TcpDirection& d, Bytes data, bool from_bu
           d.app = StreamApp::kHttp;
           // The probe parsed the head already: act on it rather than parse it again.
           if (const size_t r = on_http_head(probe, s); r != kGoOn) return r;
+        } else if (ends_interest(rest)) {
+          d.app = StreamApp::kDone;
+          return data.size();
         } else {
           return data.size();  // not at a message start we know: retry at the next segment
         }

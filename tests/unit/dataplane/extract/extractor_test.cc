@@ -183,6 +183,35 @@ TEST(Extractor, ConnectTunnelThenTls) {
   EXPECT_EQ(r.seen[1], (Seen{6, "tls_sni", "inner.example", "", 0}));
 }
 
+// A direction that opens with an HTTP response or a TLS record other than a ClientHello is
+// not probed again (a download's segments are most of a link's packets): later bytes that look
+// like a request there are not read. A plain-text start (SMTP before STARTTLS) keeps probing.
+TEST(Extractor, ServerDirectionsStopBeingProbed) {
+  TcpConversation http(tcp_base(40010, 80), 1000, 5000);
+  std::vector<ByteVector> frames = http.handshake();
+  frames.push_back(http.client_send(bytes("GET /a HTTP/1.1\r\nHost: h.example\r\n\r\n")));
+  frames.push_back(http.server_send(bytes("HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n")));
+  frames.push_back(http.server_send(bytes("GET /b HTTP/1.1\r\nHost: not-a-request.example\r\n\r\n")));
+
+  TcpConversation tls(tcp_base(40011, 443), 1000, 5000);
+  append(frames, tls.handshake());
+  frames.push_back(tls.client_send(testing::tls_records(hello("client.example"))));
+  const ByteVector server_hello = {0x16, 0x03, 0x03, 0x00, 0x04, 0x02, 0x00, 0x00, 0x00};
+  frames.push_back(tls.server_send(server_hello));
+  frames.push_back(tls.server_send(testing::tls_records(hello("server-side.example"))));
+
+  TcpConversation smtp(tcp_base(40012, 25), 1000, 5000);
+  append(frames, smtp.handshake());
+  frames.push_back(smtp.client_send(bytes("EHLO client.example\r\nSTARTTLS\r\n")));
+  frames.push_back(smtp.client_send(testing::tls_records(hello("mail.example"))));
+
+  const Outcome r = run(frames);
+  ASSERT_EQ(r.seen.size(), 3u);
+  EXPECT_EQ(r.seen[0].host, "h.example");
+  EXPECT_EQ(r.seen[1].host, "client.example");
+  EXPECT_EQ(r.seen[2].host, "mail.example");
+}
+
 TEST(Extractor, MidRequestResyncDoesNotInventARequest) {
   // Picked up mid-stream: the segment starts inside a request line ("T /x" after a lost "GE").
   TcpConversation c(tcp_base(40007, 80), 1000, 5000);
