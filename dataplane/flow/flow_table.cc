@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace muhafiz::flow {
 
@@ -41,8 +43,22 @@ uint64_t hash_flow_key(const FlowKey& key) noexcept {
   return h;
 }
 
+namespace {
+
+template <typename T>
+std::unique_ptr<T[], FreeDeleter> zeroed_array(size_t n) {
+  void* p = std::calloc(n == 0 ? 1 : n, sizeof(T));
+  if (p == nullptr) throw std::bad_alloc();
+  return std::unique_ptr<T[], FreeDeleter>(static_cast<T*>(p));
+}
+
+}  // namespace
+
 BufferPool::BufferPool(uint32_t count)
-    : count_(count), slots_(new Slot[count]), free_(new uint32_t[count]) {
+    : count_(count),
+      slots_(zeroed_array<Slot>(count)),
+      constructed_(new bool[count]()),
+      free_(new uint32_t[count]) {
   for (uint32_t i = 0; i < count; ++i) free_[i] = count - 1 - i;
   free_top_ = count;
 }
@@ -50,7 +66,12 @@ BufferPool::BufferPool(uint32_t count)
 uint32_t BufferPool::acquire() noexcept {
   if (free_top_ == 0) return kNoBuffer;
   ++in_use_;
-  return free_[--free_top_];
+  const uint32_t index = free_[--free_top_];
+  if (!constructed_[index]) {
+    new (&slots_[index]) Slot;  // the assembler's fields; stream bytes stay untouched
+    constructed_[index] = true;
+  }
+  return index;
 }
 
 void BufferPool::release(uint32_t index) noexcept {
@@ -70,8 +91,8 @@ parse::QuicCryptoAssembler& BufferPool::assembler(uint32_t index) noexcept {
 FlowTable::FlowTable(const FlowTableConfig& cfg)
     : cfg_(cfg),
       mask_(std::bit_ceil(std::max<uint32_t>(cfg.capacity, kProbeWindow)) - 1),
-      slots_(new Slot[mask_ + 1]),
-      flows_(new Flow[mask_ + 1]),
+      slots_(zeroed_array<Slot>(size_t{mask_} + 1)),
+      flows_(zeroed_array<Flow>(size_t{mask_} + 1)),
       pool_(cfg.buffers) {}
 
 void FlowTable::reset_flow(Flow& f) noexcept {
@@ -123,7 +144,11 @@ Flow& FlowTable::lookup(const FlowKey& key, uint64_t now) noexcept {
     }
   }
   Flow& f = flows_[victim];
-  reset_flow(f);
+  if (vs.sig == kFreeSlot) {
+    new (&f) Flow();  // first use of this slot
+  } else {
+    reset_flow(f);
+  }
   f.key = key;
   vs.sig = sig;
   vs.last_seen = now;
