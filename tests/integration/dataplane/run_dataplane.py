@@ -81,6 +81,33 @@ def rx_packets(reply, port):
     return total
 
 
+def run_until_received(binary, cfg, ctl, control, port, expected, timeout, before_stop=None):
+    """Runs muhafiz-dataplane with `cfg` until `port` has received `expected` frames, then calls
+    before_stop(), takes the last stats and stops it with SIGTERM. Returns (stats, log, exit code)."""
+    proc = subprocess.Popen([binary, "--config", cfg], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + timeout
+        seen = 0
+        while time.time() < deadline:
+            reply = stats(ctl, control)
+            if reply is not None:
+                seen = rx_packets(reply, port)
+                if seen == expected:
+                    break
+            time.sleep(0.2)
+        assert seen == expected, f"the dataplane received {seen} of {expected} frames on {port}"
+        if before_stop:
+            before_stop()
+        reply = stats(ctl, control)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    except Exception:
+        proc.kill()
+        print(proc.communicate()[0])
+        raise
+    return reply, out, proc.returncode
+
+
 def run(binary, ctl, tmp, fail_mode, frames):
     sub = os.path.join(tmp, "in0.pcap")
     up = os.path.join(tmp, "in1.pcap")
@@ -105,27 +132,13 @@ metrics: {{listen: ""}}
 """)
     check = subprocess.run([binary, "--config", cfg, "--check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
-    proc = subprocess.Popen([binary, "--config", cfg], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.time() + 30
-        seen = 0
-        while time.time() < deadline:
-            reply = stats(ctl, control)
-            if reply is not None:
-                seen = rx_packets(reply, "net_pcap0")
-                if seen == len(frames):
-                    break
-            time.sleep(0.2)
-        assert seen == len(frames), f"dataplane received {seen} of {len(frames)} frames"
+
+    def before_stop():
         ping = subprocess.run([ctl, "--socket", control, "ping"], capture_output=True, text=True, timeout=10)
         assert ping.returncode == 0, ping.stdout + ping.stderr
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=20)
-    except Exception:
-        proc.kill()
-        print(proc.communicate()[0])
-        raise
-    assert proc.returncode == 0, f"exit {proc.returncode}:\n{out}"
+
+    _, out, code = run_until_received(binary, cfg, ctl, control, "net_pcap0", len(frames), 30, before_stop)
+    assert code == 0, f"exit {code}:\n{out}"
     assert "entering its loop" in out and "left its loop" in out, out
     return read_pcap(os.path.join(tmp, "out1.pcap")), out
 

@@ -8,7 +8,6 @@ the dataplane counted; QUIC blocks, which a tap cannot enforce, are counted as r
 usage: run_dataplane_tap.py MUHAFIZ_LIST MUHAFIZ_DATAPLANE MUHAFIZ_DATAPLANE_CTL CAPTURES_DIR
 """
 import os
-import signal
 import struct
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_dataplane import read_pcap, stats, write_pcap  # noqa: E402
+from run_dataplane import read_pcap, run_until_received, write_pcap  # noqa: E402
 
 
 def metric(reply, name, **want):
@@ -98,27 +97,10 @@ events: {{endpoint: "ipc://{tmp}/events.sock", ring_size: 256}}
 control: {{endpoint: "{control}"}}
 metrics: {{listen: ""}}
 """)
-        proc = subprocess.Popen([binary, "--config", cfg], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        try:
-            reply, seen, deadline = None, 0, time.time() + 60
-            while time.time() < deadline:
-                reply = stats(ctl, control)
-                if reply is not None:
-                    seen = metric(reply, "rx_packets_total", port="net_pcap0")
-                    if seen == frames_in:
-                        break
-                time.sleep(0.2)
-            assert seen == frames_in, f"the dataplane received {seen} of {frames_in} mirrored frames"
-            time.sleep(0.5)  # TX buffers drain within tx_flush_us
-            reply = stats(ctl, control)
-            proc.send_signal(signal.SIGTERM)
-            out, _ = proc.communicate(timeout=20)
-        except Exception:
-            proc.kill()
-            print(proc.communicate()[0])
-            raise
-        assert proc.returncode == 0, f"exit {proc.returncode}:\n{out}"
+        # TX buffers drain within tx_flush_us: wait a little before the last stats.
+        reply, out, code = run_until_received(binary, cfg, ctl, control, "net_pcap0", frames_in, 60,
+                                              lambda: time.sleep(0.5))
+        assert code == 0, f"exit {code}:\n{out}"
 
         forwarded = read_pcap(f"{tmp}/out0.pcap")
         injected = read_pcap(f"{tmp}/out1.pcap")
