@@ -150,9 +150,10 @@ if decoded:
         print("  to-%-12s %s" % (side + ":", found or "no replies"))
 print()
 print("Open the results in Wireshark:")
-print("  wireshark %s      # what subscribers sent" % path("subscribers.pcap"))
-print("  wireshark %s       # what went on upstream: blocked requests are absent" % path("to-upstream.pcap"))
-print("  wireshark %s  # what the filter answered: stop page, NXDOMAIN, 302, resets" % path("to-subscribers.pcap"))
+for name, what in (("subscribers.pcap", "what subscribers sent"),
+                   ("to-upstream.pcap", "what went on upstream: blocked requests are absent"),
+                   ("to-subscribers.pcap", "what the filter answered: stop page, NXDOMAIN, 302, resets")):
+    print("  %-*s # %s" % (len(path("to-subscribers.pcap")) + 10, "wireshark " + path(name), what))
 print("Access events: %s   counters: %s" % (path("events.jsonl"), path("stats.txt")))
 print("Dataplane config and log: %s, %s" % (path("dataplane.yaml"), path("dataplane.log")))
 print()

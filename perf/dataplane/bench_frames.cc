@@ -71,6 +71,51 @@ mt::ByteVector bench_quic_hello(const std::string& sni, uint64_t seed) {
   return mt::client_hello(s);
 }
 
+mt::ByteVector bench_quic_short(size_t len, uint64_t seed) {
+  mt::ByteVector p = mt::pseudo_random_bytes(len, seed);
+  p[0] = static_cast<uint8_t>(0x40 | (p[0] & 0x3f));
+  return p;
+}
+
+std::vector<mt::ByteVector> bench_quic_initials(const mt::PacketBuilder& up, const mt::ByteVector& hello,
+                                                bool split, uint64_t dcid_seed, uint64_t scid_seed) {
+  const mt::ByteVector dcid = mt::pseudo_random_bytes(8, dcid_seed);
+  const mt::ByteVector scid = mt::pseudo_random_bytes(8, scid_seed);
+  std::vector<mt::QuicCryptoChunk> chunks;
+  if (split) {
+    const size_t cut[] = {hello.size() / 2};
+    chunks = mt::quic_crypto_chunks(hello, cut);
+  } else {
+    chunks = mt::quic_crypto_chunks(hello, {});
+  }
+  std::vector<mt::ByteVector> out;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    mt::QuicInitialSpec s;
+    s.dcid = dcid;
+    s.scid = scid;
+    s.packet_number = static_cast<uint32_t>(i);
+    s.crypto = {chunks[i]};
+    out.push_back(mt::PacketBuilder(up).payload(mt::quic_client_initial(s)).build());
+  }
+  return out;
+}
+
+std::vector<mt::ByteVector> bench_quic_short_exchange(const mt::PacketBuilder& up,
+                                                      const std::vector<mt::ByteVector>& pool,
+                                                      int packets) {
+  const mt::PacketBuilder down = up.reversed();
+  std::vector<mt::ByteVector> out;
+  for (int i = 0; i < packets; ++i) {
+    const mt::ByteVector& p = pool[static_cast<size_t>(i) % pool.size()];
+    if (i % 3 == 2) {
+      out.push_back(mt::PacketBuilder(up).payload(mt::ByteView(p).first(60)).build());
+    } else {
+      out.push_back(mt::PacketBuilder(down).payload(p).build());
+    }
+  }
+  return out;
+}
+
 std::string bench_http_get(const std::string& host, const std::string& path) {
   const mt::HttpHeader headers[] = {
       {"User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"},

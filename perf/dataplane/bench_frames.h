@@ -30,6 +30,18 @@ mt::ByteVector bench_pq_tls_hello(const std::string& sni, uint64_t seed);
 mt::ByteVector bench_quic_hello(const std::string& sni, uint64_t seed);
 std::string bench_http_get(const std::string& host, const std::string& path);
 
+// A QUIC short-header packet (RFC 9000 §17.3: header form 0, fixed bit 1) of `len` bytes.
+mt::ByteVector bench_quic_short(size_t len, uint64_t seed);
+// The client Initial packets that carry a QUIC `hello` on the client's flow `up` (Ethernet, IP,
+// UDP): one, or two when `split` (the CRYPTO data cut in half). CIDs of 8 bytes from the seeds.
+std::vector<mt::ByteVector> bench_quic_initials(const mt::PacketBuilder& up, const mt::ByteVector& hello,
+                                                bool split, uint64_t dcid_seed, uint64_t scid_seed);
+// `packets` short-header packets after the handshake, cycling through `pool`: two from the
+// server, then a 60-byte client acknowledgement.
+std::vector<mt::ByteVector> bench_quic_short_exchange(const mt::PacketBuilder& up,
+                                                      const std::vector<mt::ByteVector>& pool,
+                                                      int packets);
+
 // Rewrites the client address (last two bytes), client port and TCP sequence number of an
 // Ethernet + IPv4 (+ TCP or UDP) frame in place, keeping the IP and L4 checksums right with
 // the incremental update of RFC 1624 §3. The frame's own values are the defaults.

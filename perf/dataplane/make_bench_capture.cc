@@ -116,12 +116,8 @@ class Generator {
       bulk_.push_back(mt::tls_application_data(kBulkSegment - 5, 100 + i));
     for (uint64_t i = 0; i < 4; ++i)
       opaque_.push_back(mt::pseudo_random_bytes(kBulkSegment, 200 + i));
-    for (uint64_t i = 0; i < 4; ++i) {
-      ByteVector p = mt::pseudo_random_bytes(kQuicShortPacket, 300 + i);
-      p[0] = static_cast<uint8_t>(0x40 |
-                                  (p[0] & 0x3f));  // short header, fixed bit set (RFC 9000 §17.3)
-      quic_short_.push_back(std::move(p));
-    }
+    for (uint64_t i = 0; i < 4; ++i)
+      quic_short_.push_back(muhafiz::perf::bench_quic_short(kQuicShortPacket, 300 + i));
   }
 
   FlowFrames next_flow() {
@@ -240,35 +236,11 @@ class Generator {
     const ByteVector hello = mt::client_hello(spec);
     PacketBuilder up = eth_ip(six);
     up.udp(client_port(), 443);
-    const ByteVector dcid = mt::pseudo_random_bytes(8, rng_());
-    const ByteVector scid = mt::pseudo_random_bytes(8, rng_());
-    std::vector<mt::QuicCryptoChunk> chunks;
-    if (pq) {
-      ++pq_quic_;
-      const size_t cut[] = {hello.size() / 2};
-      chunks = mt::quic_crypto_chunks(hello, cut);
-    } else {
-      chunks = mt::quic_crypto_chunks(hello, {});
-    }
-    for (size_t i = 0; i < chunks.size(); ++i) {
-      mt::QuicInitialSpec s;
-      s.dcid = dcid;
-      s.scid = scid;
-      s.packet_number = static_cast<uint32_t>(i);
-      s.crypto = {chunks[i]};
-      f.add(PacketBuilder(up).payload(mt::quic_client_initial(s)).build(),
-            i + 1 == chunks.size() ? kQuic : kNone);
-    }
-    const PacketBuilder down = up.reversed();
-    const int packets = uniform(5, 60);
-    for (int i = 0; i < packets; ++i) {
-      const ByteVector& p = quic_short_[static_cast<size_t>(i) % quic_short_.size()];
-      if (i % 3 == 2) {
-        f.add(PacketBuilder(up).payload(mt::ByteView(p).first(60)).build());  // client ACKs
-      } else {
-        f.add(PacketBuilder(down).payload(p).build());
-      }
-    }
+    const uint64_t dcid_seed = rng_();
+    const uint64_t scid_seed = rng_();
+    if (pq) ++pq_quic_;
+    f.add(muhafiz::perf::bench_quic_initials(up, hello, pq, dcid_seed, scid_seed), kQuic);
+    f.add(muhafiz::perf::bench_quic_short_exchange(up, quic_short_, uniform(5, 60)));
     return f;
   }
 

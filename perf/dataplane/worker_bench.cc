@@ -385,11 +385,7 @@ PacketBuilder eth_ip(const std::string& src, const std::string& dst) {
 
 ByteVector random_segment(size_t n, uint64_t seed) { return mt::pseudo_random_bytes(n, seed); }
 
-ByteVector quic_short(uint64_t seed) {
-  ByteVector p = mt::pseudo_random_bytes(kQuicShortPacket, seed);
-  p[0] = static_cast<uint8_t>(0x40 | (p[0] & 0x3f));  // short header (RFC 9000 §17.3)
-  return p;
-}
+ByteVector quic_short(uint64_t seed) { return muhafiz::perf::bench_quic_short(kQuicShortPacket, seed); }
 
 // One flow's frames, with what each one completes; the verdict of later frames depends on
 // whether the flow was blocked by then (FlowState).
@@ -513,34 +509,10 @@ class FlowGen {
     const ByteVector hello = mt::client_hello(spec);
     PacketBuilder up = eth_ip(client(six), server(six));
     up.udp(client_port(flow_id_), 443);
-    const ByteVector dcid = mt::pseudo_random_bytes(8, rng_());
-    const ByteVector scid = mt::pseudo_random_bytes(8, rng_());
-    std::vector<mt::QuicCryptoChunk> chunks;
-    if (pq) {
-      const size_t cut[] = {hello.size() / 2};
-      chunks = mt::quic_crypto_chunks(hello, cut);
-    } else {
-      chunks = mt::quic_crypto_chunks(hello, {});
-    }
-    for (size_t i = 0; i < chunks.size(); ++i) {
-      mt::QuicInitialSpec s;
-      s.dcid = dcid;
-      s.scid = scid;
-      s.packet_number = static_cast<uint32_t>(i);
-      s.crypto = {chunks[i]};
-      f.add(PacketBuilder(up).payload(mt::quic_client_initial(s)).build(),
-            i + 1 == chunks.size() ? kQuic : kNoObs);
-    }
-    const PacketBuilder down = up.reversed();
-    const int packets = uniform(5, 60);
-    for (int i = 0; i < packets; ++i) {
-      const ByteVector& p = quic_short_[static_cast<size_t>(i) % quic_short_.size()];
-      if (i % 3 == 2) {
-        f.add(PacketBuilder(up).payload(mt::ByteView(p).first(60)).build());
-      } else {
-        f.add(PacketBuilder(down).payload(p).build());
-      }
-    }
+    const uint64_t dcid_seed = rng_();
+    const uint64_t scid_seed = rng_();
+    f.add(muhafiz::perf::bench_quic_initials(up, hello, pq, dcid_seed, scid_seed), kQuic);
+    f.add(muhafiz::perf::bench_quic_short_exchange(up, quic_short_, uniform(5, 60)));
     return f;
   }
   FlowFrames http_flow() {
