@@ -342,7 +342,8 @@ void Extractor::on_quic(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
     parse::QuicCryptoAssembler& assembler = flows_.pool().assembler(q.buffer);
     uint32_t crypto_anomalies = 0;
     const ParseStatus fs = parse::for_each_quic_crypto_frame(
-        payload, [&](uint64_t offset, Bytes data) { crypto_anomalies |= assembler.add(offset, data); });
+        payload, [&](uint64_t offset, Bytes data) { crypto_anomalies |= assembler.add(offset, data); },
+        nullptr, hdr.version);
     if (fs != ParseStatus::kOk) count(kQuicNotClientHello);
     ++q.packets;
 

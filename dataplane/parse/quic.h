@@ -166,9 +166,12 @@ bool skip_quic_connection_close(ByteReader& r, bool with_frame_type) noexcept;
 // CONNECTION_CLOSE may appear in an Initial (RFC 9000 §12.4, Table 3); any other frame, a
 // truncated frame or an empty payload is kMalformed. Frames seen before an error were already
 // delivered. *anomalies (optional) gets kNonMinimalFrameType and kConnectionClose.
+// `version` selects the frame types: Google's T050/T051 keep gQUIC's (PADDING 0x00, PING 0x07,
+// CRYPTO 0x08 with IETF varints, as Chromium writes them); their other frames end the walk.
 template <class Sink>
-ParseStatus for_each_quic_crypto_frame(Bytes payload, Sink&& sink,
-                                       uint32_t* anomalies = nullptr) noexcept {
+ParseStatus for_each_quic_crypto_frame(Bytes payload, Sink&& sink, uint32_t* anomalies = nullptr,
+                                       uint32_t version = kQuicVersion1) noexcept {
+  const bool google = version == kQuicGoogleT050 || version == kQuicGoogleT051;
   ByteReader r(payload);
   if (r.empty()) return ParseStatus::kMalformed;  // RFC 9000 §12.4: at least one frame
   uint32_t seen = 0;
@@ -180,10 +183,21 @@ ParseStatus for_each_quic_crypto_frame(Bytes payload, Sink&& sink,
       break;
     }
     const size_t type_start = r.offset();
-    const uint64_t type = r.read_quic_varint();
+    uint64_t type = r.read_quic_varint();
     if (!r.ok()) {
       status = ParseStatus::kMalformed;
       break;
+    }
+    if (google) {
+      constexpr uint64_t kGooglePing = 0x07, kGoogleCrypto = 0x08;
+      if (type == kGoogleCrypto) {
+        type = quic_frame::kCrypto;
+      } else if (type == kGooglePing) {
+        type = quic_frame::kPing;
+      } else if (type != quic_frame::kPadding) {
+        status = ParseStatus::kMalformed;  // an ACK or STREAM frame in gQUIC's encoding
+        break;
+      }
     }
     if (r.offset() - type_start != quic_detail::quic_varint_min_len(type)) {
       seen |= quic_anomaly_mask(kNonMinimalFrameTypeBit);

@@ -259,13 +259,13 @@ struct CryptoPiece {
 };
 
 ParseStatus walk(const Buf& payload, std::vector<CryptoPiece>* pieces,
-                 uint32_t* anomalies = nullptr) {
+                 uint32_t* anomalies = nullptr, uint32_t version = kQuicVersion1) {
   return for_each_quic_crypto_frame(
       view(payload),
       [&](uint64_t offset, Bytes data) {
         pieces->push_back({offset, to_buf(data)});
       },
-      anomalies);
+      anomalies, version);
 }
 
 // CRYPTO frame: type 0x06, offset and length as 2-byte varints (offset < 16384).
@@ -678,6 +678,30 @@ TEST(QuicFrames, ScrambledCryptoWithPaddingPingAck) {
   const std::vector<CryptoPiece> want = {{5, text("world")}, {0, text("hello")}};
   EXPECT_EQ(pieces, want);
   EXPECT_EQ(anomalies, 0u);
+}
+
+// Google's T050/T051 keep gQUIC frame types: CRYPTO is 0x08 (IETF varints after it), PING 0x07;
+// as seen in Chrome's T051 Initials (08 00 41 33 01 00 01 2f ...). In IETF QUIC 0x08 is a
+// STREAM frame, which an Initial must not carry.
+TEST(QuicFrames, GoogleT05xCryptoFrameType) {
+  const Buf payload = concat({{0x07},                                       // PING
+                              {0x08, 0x00, 0x40, 0x05}, text("hello"),      // CRYPTO 0, 5 bytes
+                              {0x08, 0x45, 0x00, 0x03}, text("end"),        // CRYPTO 1280, 3 bytes
+                              Buf(100, 0x00)});                             // PADDING
+  for (const uint32_t v : {kQuicGoogleT050, kQuicGoogleT051}) {
+    std::vector<CryptoPiece> pieces;
+    ASSERT_EQ(walk(payload, &pieces, nullptr, v), ParseStatus::kOk);
+    const std::vector<CryptoPiece> want = {{0, text("hello")}, {1280, text("end")}};
+    EXPECT_EQ(pieces, want);
+  }
+  std::vector<CryptoPiece> pieces;
+  EXPECT_EQ(walk(payload, &pieces, nullptr, kQuicVersion1), ParseStatus::kMalformed);
+  EXPECT_TRUE(pieces.empty());
+  // A gQUIC ACK (0x40-0x7f) ends the walk; CRYPTO frames before it were delivered.
+  const Buf with_ack = concat({{0x08, 0x00, 0x40, 0x02}, text("hi"), {0x40, 0x01, 0x08}});
+  pieces.clear();
+  EXPECT_EQ(walk(with_ack, &pieces, nullptr, kQuicGoogleT051), ParseStatus::kMalformed);
+  EXPECT_EQ(pieces, (std::vector<CryptoPiece>{{0, text("hi")}}));
 }
 
 TEST(QuicFrames, ConnectionCloseAndNonMinimalTypeAreFlagged) {
