@@ -278,12 +278,68 @@ ParseStatus Decoder::transport(ByteReader& r, uint8_t proto, Layer* next) noexce
 
 // GTP-U and VXLAN ride on UDP. When the header checks out, decoding continues with the
 // inner packet (kNeedMore); otherwise the UDP datagram itself is the result (kOk).
+// IEEE 802.11-2020 §9.2.4: frame control, duration, three addresses, sequence control; a
+// fourth address between two distribution systems; QoS control in QoS data subtypes, and an
+// HT control field when the +HTC/order bit is set on them. Only data frames with a body that
+// is not protected (encrypted) can carry a readable IP packet: true when r now stands at such
+// a body (its LLC header); false otherwise, with r failed when the frame was cut short.
+// `swapped`: the frame control's two bytes come in the other order (Cisco's CAPWAP).
+bool skip_80211_header(ByteReader& r, bool swapped = false) noexcept {
+  const uint16_t raw = r.read_u16le();
+  const uint16_t fc = swapped ? static_cast<uint16_t>(raw >> 8 | raw << 8) : raw;
+  if (!r.ok()) return false;
+  const unsigned type = (fc >> 2) & 0x3;
+  const unsigned subtype = (fc >> 4) & 0xf;
+  const unsigned flags = fc >> 8;
+  if (type != 2 || (subtype & 0x4) != 0) return false;  // not data, or a null (no body)
+  if ((flags & 0x40) != 0) return false;                // protected: encrypted body
+  size_t header = 24;
+  if ((flags & 0x03) == 0x03) header += 6;  // to and from DS: address 4
+  if ((subtype & 0x8) != 0) {
+    header += 2;                           // QoS control
+    if ((flags & 0x80) != 0) header += 4;  // HT control
+  }
+  r.skip(header - 2);
+  return r.ok();
+}
+
 ParseStatus Decoder::udp_tunnels(ByteReader& r, Layer* next) noexcept {
   const bool gtpu = out_->dst_port == kGtpuPort || out_->src_port == kGtpuPort;
   const bool vxlan = out_->dst_port == kVxlanPort;
-  if (!gtpu && !vxlan) return ParseStatus::kOk;
+  const bool capwap = out_->dst_port == kCapwapDataPort || out_->src_port == kCapwapDataPort;
+  if (!gtpu && !vxlan && !capwap) return ParseStatus::kOk;
   ByteReader t = r;
-  if (gtpu) {
+  if (capwap) {
+    // RFC 5415 §4.3: preamble (version 0, type 0: not DTLS), then HLEN (the whole header in
+    // 4-byte words), RID, WBID, T, F, L, W, M, K and flags. With T the payload is a native frame
+    // of the binding (WBID 1: IEEE 802.11, RFC 5416), else an 802.3 frame. Fragments (F) and
+    // anything not carrying IP are left as the outer datagram.
+    const uint8_t preamble = t.read_u8();
+    const uint32_t bits = t.read_u24be();
+    const size_t hlen = size_t{bits >> 19} * 4;
+    const unsigned wbid = (bits >> 9) & 0x1f;
+    const bool native = ((bits >> 8) & 1) != 0;
+    const bool fragment = ((bits >> 7) & 1) != 0;
+    if (!t.ok() || preamble != 0 || hlen < 8 || fragment) return ParseStatus::kOk;
+    t.skip(hlen - 4);
+    Layer inner = Layer::kEther;
+    if (native) {
+      // Cisco access points send the 802.11 frame control with its bytes swapped (Wireshark's
+      // capwap.swap_fc, on by default): try the standard order first, then that one.
+      if (wbid != 1) return ParseStatus::kOk;
+      ByteReader plain = t;
+      ByteReader swapped = t;
+      if (skip_80211_header(plain) && llc_snap(plain, &inner)) {
+        t = plain;
+      } else if (skip_80211_header(swapped, true) && llc_snap(swapped, &inner)) {
+        t = swapped;
+      } else {
+        return ParseStatus::kOk;
+      }
+    }
+    if (!t.ok() || !enter_tunnel()) return ParseStatus::kOk;
+    *next = inner;
+  } else if (gtpu) {
     // TS 29.281 §5.1: version 1, protocol type GTP, message type 255 (G-PDU) carries user data.
     const uint8_t flags = t.read_u8();
     const uint8_t type = t.read_u8();
@@ -350,27 +406,8 @@ bool Decoder::llc_snap(ByteReader& r, Layer* next) noexcept {
   return r.ok() && llc == 0xaaaa03 && (oui == 0 || oui == 0x0000f8) && from_ethertype(type, next);
 }
 
-// IEEE 802.11-2020 §9.2.4: frame control, duration, three addresses, sequence control; a
-// fourth address between two distribution systems; QoS control in QoS data subtypes, and an
-// HT control field when the +HTC/order bit is set on them. Only data frames with a body that
-// is not protected (encrypted) can carry a readable IP packet.
 ParseStatus Decoder::ieee80211(ByteReader& r, Layer* next) noexcept {
-  const uint16_t fc = r.read_u16le();
-  if (!r.ok()) return truncated();
-  const unsigned type = (fc >> 2) & 0x3;
-  const unsigned subtype = (fc >> 4) & 0xf;
-  const unsigned flags = fc >> 8;
-  if (type != 2 || (subtype & 0x4) != 0) return not_ip();  // not data, or a null (no body)
-  if ((flags & 0x40) != 0) return not_ip();                // protected: encrypted body
-  size_t header = 24;
-  if ((flags & 0x03) == 0x03) header += 6;  // to and from DS: address 4
-  if ((subtype & 0x8) != 0) {
-    header += 2;                          // QoS control
-    if ((flags & 0x80) != 0) header += 4;  // HT control
-  }
-  r.skip(header - 2);
-  if (!r.ok()) return truncated();
-  if (!llc_snap(r, next)) return r.ok() ? not_ip() : truncated();
+  if (!skip_80211_header(r) || !llc_snap(r, next)) return r.ok() ? not_ip() : truncated();
   return ParseStatus::kNeedMore;
 }
 

@@ -40,6 +40,7 @@ inline constexpr size_t kMaxLayers = 24;          // cap on all headers walked f
 
 inline constexpr uint16_t kGtpuPort = 2152;       // 3GPP TS 29.281
 inline constexpr uint16_t kVxlanPort = 4789;      // RFC 7348 §5
+inline constexpr uint16_t kCapwapDataPort = 5247;  // RFC 5415 §3.1: CAPWAP data channel
 
 // Packet-level anomalies: one X-macro so the enum, its name and its counter come from one place.
 #define MUHAFIZ_PACKET_ANOMALIES(X)                                                \

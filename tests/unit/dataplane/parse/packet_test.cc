@@ -100,6 +100,14 @@ std::vector<Case> cases() {
   // Frame control 0x88 0x02: data, QoS data subtype, from DS; then duration, 3 addresses,
   // sequence control (22 bytes) and QoS control (2).
   const B wlan_qos_data = cat({B{0x88, 0x02}, B(22, 0x11), B{0, 0}});
+  // CAPWAP data (RFC 5415 §4.3): preamble 0, HLEN 2 words, WBID 1, T set; fragment id/offset.
+  const B capwap_native = {0x00, 0x10, 0x03, 0x00, 0, 0, 0, 0};
+  const B capwap_8023 = {0x00, 0x10, 0x02, 0x00, 0, 0, 0, 0};      // T clear: an 802.3 frame
+  const B wlan_swapped = cat({B{0x02, 0x88}, B(wlan_qos_data.begin() + 2, wlan_qos_data.end())});
+  auto capwap = [&](const B& header, const B& body) {
+    const B payload = cat({header, body});
+    return cat({eth(0x0800), ipv4(17, 8 + payload.size()), udp(41264, 5247, payload.size()), payload});
+  };
 
   return {
       {"eth ipv4 udp", LinkType::kEthernet, cat({eth(0x0800), v4_udp}), ParseStatus::kOk, 17, 40000, 53, 5, 0},
@@ -184,6 +192,13 @@ std::vector<Case> cases() {
       // PPI: version 0, flags 0, length 8, DLT 105 (802.11).
       {"ppi 802.11", LinkType::kPpi, cat({B{0, 0}, le16(8), B{105, 0, 0, 0}, wlan_qos_data, snap(0x0800), v4_tcp}),
        ParseStatus::kOk, 6, 40000, 443, 5, 0},
+      {"capwap 802.11", LinkType::kEthernet, capwap(capwap_native, cat({wlan_qos_data, snap(0x0800), v4_tcp})),
+       ParseStatus::kOk, 6, 40000, 443, 5, bit(kTunnelBit), 1},
+      {"capwap 802.11 frame control swapped (cisco)", LinkType::kEthernet,
+       capwap(capwap_native, cat({wlan_swapped, snap(0x0800), v4_tcp})), ParseStatus::kOk, 6, 40000, 443, 5,
+       bit(kTunnelBit), 1},
+      {"capwap 802.3", LinkType::kEthernet, capwap(capwap_8023, cat({eth(0x86dd), v6_tcp})), ParseStatus::kOk, 6,
+       40000, 443, 5, bit(kTunnelBit), 1},
       {"arp", LinkType::kEthernet, cat({eth(0x0806), B(28, 0)}), ParseStatus::kNotApplicable, 0, 0, 0, 0,
        bit(kNotIpBit)},
       {"tcp data offset 4", LinkType::kEthernet, cat({eth(0x0800), ipv4(6, 25), tcp(1, 2, 3, 4), kPayload}),
@@ -246,6 +261,27 @@ TEST(DecodePacket, TruncationAtEveryOffset) {
         EXPECT_TRUE(p.has(kTruncatedBit) || p.l4_payload.size() == c.payload_len) << "cut " << cut;
       }
     }
+  }
+}
+
+// A CAPWAP fragment (F set), a DTLS-protected datagram (preamble type 1) and an 802.11
+// management frame are left as the outer datagram: UDP to 5247, the CAPWAP bytes its payload.
+TEST(DecodePacket, CapwapNotFollowed) {
+  const B inner = cat({eth(0x0800), ipv4(6, 25), tcp(40000, 443, 1), kPayload});
+  const B beacon = cat({B{0x80, 0x00}, B(34, 0)});
+  const B headers[] = {
+      cat({B{0x00, 0x10, 0x02, 0x80, 0, 0, 0, 0}, inner}),   // fragment
+      cat({B{0x01, 0x10, 0x02, 0x00, 0, 0, 0, 0}, inner}),   // DTLS
+      cat({B{0x00, 0x10, 0x03, 0x00, 0, 0, 0, 0}, beacon}),  // native 802.11, not data
+  };
+  for (const B& payload : headers) {
+    const B f = cat({eth(0x0800), ipv4(17, 8 + payload.size()), udp(41264, 5247, payload.size()), payload});
+    PacketInfo p;
+    ASSERT_EQ(decode_packet(LinkType::kEthernet, Bytes(f.data(), f.size()), &p), ParseStatus::kOk);
+    EXPECT_EQ(p.l4_proto, 17);
+    EXPECT_EQ(p.dst_port, 5247);
+    EXPECT_EQ(p.tunnel_depth, 0);
+    EXPECT_EQ(p.l4_payload.size(), payload.size());
   }
 }
 
