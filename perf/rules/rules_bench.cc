@@ -366,6 +366,9 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&n_args, args.data());
   benchmark::RegisterBenchmark("BM_MemoryLatency", BM_MemoryLatency)
       ->Arg(1)
+      ->Arg(2)
+      ->Arg(4)
+      ->Arg(16)
       ->Arg(64)
       ->Unit(benchmark::kNanosecond);
   for (const int64_t n : {int64_t{1000}, int64_t{100'000}, int64_t{1'000'000}}) register_size(n);

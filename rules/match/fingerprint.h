@@ -29,17 +29,8 @@ inline uint64_t load_tail(const char* p, size_t n) noexcept {
   for (size_t k = 0; k < n; ++k) w |= static_cast<uint64_t>(static_cast<uint8_t>(p[k])) << (8 * k);
   return w;
 }
-// Same value with one 8-byte load, for callers whose buffer has 8 readable bytes past the label
-// (a variable-length memcpy here costs a libc call and a store-forwarding stall per label).
-inline uint64_t load_tail_padded(const char* p, size_t n) noexcept {
-  uint64_t w;
-  std::memcpy(&w, p, 8);
-  return w & (~uint64_t{0} >> (64 - 8 * n));
-}
 
-// Fingerprint of the parent suffix extended by one more label on the left. kPadded: 8 bytes
-// past the label are readable (see load_tail_padded); the result is the same either way.
-template <bool kPadded = false>
+// Fingerprint of the parent suffix extended by one more label on the left.
 inline uint64_t extend(uint64_t parent, const char* label, size_t len) noexcept {
   uint64_t h = fold_mul(parent ^ (len * kMulA), kMulB);
   size_t i = 0;
@@ -48,9 +39,36 @@ inline uint64_t extend(uint64_t parent, const char* label, size_t len) noexcept 
     std::memcpy(&w, label + i, 8);
     h = fold_mul(h ^ w, kMulA);
   }
-  if (i < len) {
-    const uint64_t w =
-        kPadded ? load_tail_padded(label + i, len - i) : load_tail(label + i, len - i);
+  if (i < len) h = fold_mul(h ^ load_tail(label + i, len - i), kMulA);
+  return fold_mul(h, kMulB ^ parent);
+}
+
+// Same value as extend(parent, s.data() + begin, end - begin) for the label s[begin, end), with
+// the last 1-7 bytes read by one 8-byte load that stays inside s: forward from the tail when 8
+// bytes remain in s, else backward from the label's end, else (a host under 8 bytes) byte by
+// byte. The lookup path uses this on the caller's string, with no copy and no padding (a
+// variable-length copy costs a libc call and a store-forwarding stall per label).
+inline uint64_t extend_in(uint64_t parent, std::string_view s, size_t begin, size_t end) noexcept {
+  const char* p = s.data();
+  uint64_t h = fold_mul(parent ^ ((end - begin) * kMulA), kMulB);
+  size_t i = begin;
+  for (; i + 8 <= end; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = fold_mul(h ^ w, kMulA);
+  }
+  if (i < end) {
+    const size_t k = end - i;  // 1..7
+    uint64_t w;
+    if (i + 8 <= s.size()) {
+      std::memcpy(&w, p + i, 8);
+      w &= ~uint64_t{0} >> (64 - 8 * k);
+    } else if (end >= 8) {
+      std::memcpy(&w, p + end - 8, 8);
+      w >>= 8 * (8 - k);
+    } else {
+      w = load_tail(p + i, k);
+    }
     h = fold_mul(h ^ w, kMulA);
   }
   return fold_mul(h, kMulB ^ parent);

@@ -80,13 +80,11 @@ size_t path_candidates(std::string_view path, size_t max_prefixes, std::string_v
   return n;
 }
 
-// The walk reads labels 8 bytes at a time (fp::extend<true>): the host buffer keeps this much
-// zeroed slack after the longest host.
-constexpr size_t kHostSlack = 8;
-
-// Cuts a host to at most kMaxHostPortLen (from the left, at a label boundary), folds ASCII
-// case, drops one trailing dot, and records where the dots are (dots[*ndots], ascending).
-// buf holds kMaxHostPortLen + kHostSlack, dots kMaxHostPortLen.
+// Cuts a host to at most kMaxHostPortLen (from the left, at a label boundary), drops one
+// trailing dot, folds ASCII case, and records where the dots are (dots[*ndots], ascending).
+// Reads the caller's bytes in place, eight at a time with no per-byte branch; only a host with
+// an upper-case letter is copied, lower-cased, into buf (kMaxHostPortLen bytes). dots holds
+// kMaxHostPortLen.
 std::string_view normalise_host(std::string_view in, char* buf, uint16_t* dots,
                                 size_t* ndots) noexcept {
   *ndots = 0;
@@ -97,26 +95,39 @@ std::string_view normalise_host(std::string_view in, char* buf, uint16_t* dots,
     if (dot == std::string_view::npos) return {};
     in.remove_prefix(dot + 1);
   }
-  std::memcpy(buf, in.data(), in.size());
-  std::memset(buf + in.size(), 0, kHostSlack);
-  // Eight bytes at a time, no per-byte branch. A byte is upper-case ASCII when its low seven
-  // bits are >= 'A' and <= 'Z' and its top bit is clear; it gets 0x20 added. A byte is a dot
-  // when it XORs to zero with '.'. Adding to the low seven bits never carries into the next byte.
+  const char* p = in.data();
+  const size_t n = in.size();
+  // A byte is upper-case ASCII when its low seven bits are >= 'A' and <= 'Z' and its top bit is
+  // clear. A byte is a dot when it XORs to zero with '.'. Adding to the low seven bits never
+  // carries into the next byte. Bytes above the end of a short word are zero: neither.
   constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull, kLow7 = ~kHigh;
-  for (size_t i = 0; i < in.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, buf + i, 8);
+  auto upper_of = [&](uint64_t w) {
     const uint64_t low7 = w & kLow7;
-    const uint64_t upper =
-        (low7 + (0x80 - 'A') * kOnes) & ~(low7 + (0x7f - 'Z') * kOnes) & ~w & kHigh;
-    w |= upper >> 2;
-    std::memcpy(buf + i, &w, 8);
+    return (low7 + (0x80 - 'A') * kOnes) & ~(low7 + (0x7f - 'Z') * kOnes) & ~w & kHigh;
+  };
+  uint64_t any_upper = 0;
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t w;
+    if (i + 8 <= n) {
+      std::memcpy(&w, p + i, 8);
+    } else if (n >= 8) {  // the last 1-7 bytes: one load ending at the end, shifted down
+      std::memcpy(&w, p + n - 8, 8);
+      w >>= 8 * (8 - (n - i));
+    } else {
+      w = fp::load_tail(p, n);
+    }
+    any_upper |= upper_of(w);
     const uint64_t x = w ^ ('.' * kOnes);
     for (uint64_t zero = ~(((x & kLow7) + kLow7) | x) & kHigh; zero != 0; zero &= zero - 1) {
       dots[(*ndots)++] = static_cast<uint16_t>(i + static_cast<size_t>(__builtin_ctzll(zero)) / 8);
     }
   }
-  return {buf, in.size()};
+  if (any_upper == 0) return in;
+  for (size_t i = 0; i < n; ++i) {
+    const char c = p[i];
+    buf[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
+  }
+  return {buf, n};
 }
 
 // An HTTP Host may carry ":port"; IPv6 literals are bracketed, so a colon inside brackets is
@@ -507,6 +518,14 @@ void Matcher::validate_and_bind(std::string_view name) {
       fail_at("host slot", i, "entry, list, kind or action out of range");
     }
   }
+  {
+    size_t occupied = 0;
+    for (const HostSlot& slot : host_slots_) occupied += host_occupied(slot);
+    host_filter_ = TagFilter(occupied);
+    for (const HostSlot& slot : host_slots_) {
+      if (host_occupied(slot)) host_filter_.add(slot.tag);
+    }
+  }
 
   check_table(hashed_slots_, hashed_capacity_, hashed_hits_.size(), "hashed slots", fail);
   for (size_t j = 0; j < hashed_hits_.size(); ++j) {
@@ -681,10 +700,13 @@ Verdict Matcher::match(const Observation& obs, MatchScratch& scratch) const noex
   if (obs.kind == ObservationKind::kIp) {
     match_ip(obs.ip, acc);
   } else {
-    char buf[kMaxHostPortLen + kHostSlack];
-    uint16_t dots[kMaxHostPortLen];
+    char buf[kMaxHostPortLen];
+    // cuts[0] stands for the position before the host and cuts[1..] are the dots, so every
+    // label-aligned suffix starts at cuts[k] + 1 (mod 2^16): the whole host at k = 0.
+    uint16_t cuts[kMaxHostPortLen + 1];
+    cuts[0] = UINT16_MAX;
     size_t ndots = 0;
-    const std::string_view host = normalise_host(obs.host, buf, dots, &ndots);
+    const std::string_view host = normalise_host(obs.host, buf, cuts + 1, &ndots);
     if (!host.empty()) {
       const bool http = obs.kind == ObservationKind::kHttp;
       // Lists hold no ports (CanonicalUrl drops them, Safe Browsing style): match on every port.
@@ -692,16 +714,12 @@ Verdict Matcher::match(const Observation& obs, MatchScratch& scratch) const noex
       const std::string_view bare = http ? strip_port(host) : host;
       const std::string_view path =
           http ? (obs.path.empty() ? std::string_view("/") : obs.path) : std::string_view();
-      // Where each suffix starts, shortest first: after the last dot, ..., 0 (the whole host).
-      uint16_t suffixes[kMaxHostPortLen + 1];
-      size_t n = 0;
-      for (size_t d = ndots; d > 0; --d) suffixes[n++] = static_cast<uint16_t>(dots[d - 1] + 1);
-      suffixes[n++] = 0;
-      const std::span<const uint16_t> sfx(suffixes, n);
+      const std::span<const uint16_t> sfx(cuts, ndots + 1);
       walk_host(bare, sfx, path, http, acc);
       if (has_hashed_host_) match_hashed_host(bare, sfx, acc);
       if (http && has_hashed_url_) match_hashed_url(bare, path, acc);
-      patterns_ok = match_patterns(bare, path, http, scratch, acc);
+      if (host_db_ || (http && url_db_))
+        patterns_ok = match_patterns(bare, path, http, scratch, acc);
     }
   }
   Verdict v = acc.verdict();
@@ -709,31 +727,41 @@ Verdict Matcher::match(const Observation& obs, MatchScratch& scratch) const noex
   return v;
 }
 
-void Matcher::walk_host(std::string_view host, std::span<const uint16_t> suffixes,
+void Matcher::walk_host(std::string_view host, std::span<const uint16_t> cuts,
                         std::string_view path, bool http, Accumulator& acc) const noexcept {
   struct Probe {
-    uint32_t begin, tag, home;
+    uint32_t begin, tag;
+    TagFilter::Query filter;
   };
   Probe sfx[kMaxHostPortLen + 1];
-  // Right to left: each label extends its parent's fingerprint; prefetch every home slot so
-  // the probes below overlap their cache misses.
+  // Right to left: each label extends its parent's fingerprint. The filter's words are fetched
+  // for every suffix first so their (L2/L3) reads overlap; then only the suffixes the filter
+  // lets through (all names in the table, and ~3% of the rest) probe the slot table.
   uint64_t h = fp::root(seed_);
   size_t end = host.size();
-  const size_t n = suffixes.size();
+  const size_t n = cuts.size();
   for (size_t i = 0; i < n; ++i) {
-    const size_t begin = suffixes[i];
-    h = fp::extend<true>(h, host.data() + begin,
-                         end - begin);  // host lies in match()'s padded buffer
+    const size_t begin = static_cast<uint16_t>(cuts[n - 1 - i] + 1);
+    h = fp::extend_in(h, host, begin, end);
     const uint32_t tag = fp::tag_of(h);
-    const uint32_t home = fp::home_of(tag, host_capacity_);
-    __builtin_prefetch(&host_slots_[home]);
-    sfx[i] = Probe{static_cast<uint32_t>(begin), tag, home};
+    const TagFilter::Query q = host_filter_.query(tag);
+    host_filter_.prefetch(q);
+    sfx[i] = Probe{static_cast<uint32_t>(begin), tag, q};
     end = begin - 1;
   }
-  for (size_t i = 0; i < n; ++i) {
+  uint32_t cand[kMaxHostPortLen + 1];
+  size_t nc = 0;
+  for (size_t i = 0; i < n; ++i) {  // no branch per suffix: most fail the filter
+    cand[nc] = static_cast<uint32_t>(i);
+    nc += host_filter_.test(sfx[i].filter);
+  }
+  for (size_t c = 0; c < nc; ++c)
+    __builtin_prefetch(&host_slots_[fp::home_of(sfx[cand[c]].tag, host_capacity_)]);
+  for (size_t c = 0; c < nc; ++c) {
+    const size_t i = cand[c];
     const std::string_view name = host.substr(sfx[i].begin);
     const bool full = sfx[i].begin == 0;
-    for (size_t s = sfx[i].home; s < host_slots_.size(); ++s) {
+    for (size_t s = fp::home_of(sfx[i].tag, host_capacity_); s < host_slots_.size(); ++s) {
       const HostSlot& slot = host_slots_[s];
       if (slot.name == kEmptySlot || slot.tag > sfx[i].tag) break;
       if (slot.tag != sfx[i].tag || string_at(slot.name) != name) continue;
@@ -813,10 +841,11 @@ void find_digest(std::span<const Slot> slots, std::span<const HashedHit> hits, u
 
 }  // namespace
 
-void Matcher::match_hashed_host(std::string_view host, std::span<const uint16_t> suffixes,
+void Matcher::match_hashed_host(std::string_view host, std::span<const uint16_t> cuts,
                                 Accumulator& acc) const noexcept {
   for (size_t g = 0; g < key_group_count_; ++g) {
-    for (const uint16_t begin : suffixes) {
+    for (const uint16_t cut : cuts) {
+      const auto begin = static_cast<uint16_t>(cut + 1);
       const std::string_view name = host.substr(begin);
       const bool full = begin == 0;
       crypto_generichash_state st = key_states_[g].state;

@@ -16,6 +16,7 @@
 #include "rules/list/model.h"
 #include "rules/match/ip_address.h"
 #include "rules/match/snapshot_format.h"
+#include "rules/match/tag_filter.h"
 
 struct hs_database;
 struct hs_scratch;
@@ -151,6 +152,7 @@ class Matcher {
   uint32_t kind_count(EntryKind k) const noexcept;
   size_t file_bytes() const noexcept { return size_; }
   size_t pattern_bytes() const noexcept;  // deserialized Hyperscan databases
+  size_t filter_bytes() const noexcept { return host_filter_.bytes(); }  // built at load
 
  private:
   struct Storage;
@@ -160,11 +162,11 @@ class Matcher {
                                              std::string_view name);
   void validate_and_bind(std::string_view name);
 
-  // host lies in match()'s padded buffer (8 readable bytes past its end); suffixes are where
-  // its label-aligned suffixes start, shortest first, ending with 0.
-  void walk_host(std::string_view host, std::span<const uint16_t> suffixes, std::string_view path,
+  // host is lower-case with no trailing dot (normalised by match()); its label-aligned suffixes
+  // start at cuts[k] + 1 (mod 2^16): cuts[0] is UINT16_MAX (the whole host), then the dots.
+  void walk_host(std::string_view host, std::span<const uint16_t> cuts, std::string_view path,
                  bool http, Accumulator& acc) const noexcept;
-  void match_hashed_host(std::string_view host, std::span<const uint16_t> suffixes,
+  void match_hashed_host(std::string_view host, std::span<const uint16_t> cuts,
                          Accumulator& acc) const noexcept;
   void match_hashed_url(std::string_view host, std::string_view path,
                         Accumulator& acc) const noexcept;
@@ -190,6 +192,8 @@ class Matcher {
   std::span<const snapshot::IpTable> ip_tables_;
   std::span<const snapshot::Slot> ip_slots_;
   std::span<const snapshot::IpHit> ip_hits_;
+  // Tags of every occupied host slot: most suffixes of most lookups stop here (tag_filter.h).
+  TagFilter host_filter_;
   uint32_t host_capacity_ = 0;
   uint32_t hashed_capacity_ = 0;
   uint64_t seed_ = 0;
