@@ -82,6 +82,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) Worker {
   std::unique_ptr<WorkerStage> stage;
   rte_eth_dev_tx_buffer* tx[kMaxPorts] = {};
   std::unique_ptr<uint8_t[]> linear;  // kMaxFrameLen
+  // One per packet of an RX burst: decoded and prefetched before the first is processed.
+  std::unique_ptr<WorkerStage::PreparedFrame[]> prepared;  // kBurstSize
 };
 
 struct Engine::State {
@@ -139,18 +141,28 @@ void send_reply(Engine::State& e, Worker& w, size_t out, parse::Bytes frame) noe
   transmit(e, w, out, m);
 }
 
-void handle(Engine::State& e, Worker& w, size_t in, rte_mbuf* m, MatchSource* rules,
+// First pass over a burst: a single-segment frame is decoded where it lies and its table lines
+// are prefetched (WorkerStage::prepare). A chained mbuf is linearised into the worker's one
+// buffer only when its turn comes, in handle().
+void prepare(Worker& w, rte_mbuf* m, WorkerStage::PreparedFrame* f) noexcept {
+  if (m->nb_segs == 1) {
+    w.stage->prepare(parse::Bytes(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len), f);
+  }
+}
+
+void handle(Engine::State& e, Worker& w, size_t in, rte_mbuf* m,
+            const WorkerStage::PreparedFrame& prepared, MatchSource* rules,
             const PacketClock& clock) noexcept {
   w.counters.ports[in].rx_bytes.add(m->pkt_len);
-  parse::Bytes frame;
+  Decision d;
   if (m->nb_segs == 1) {
-    frame = parse::Bytes(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len);
+    d = w.stage->process(prepared, rules, clock);
   } else {
     const uint32_t len = std::min<uint32_t>(m->pkt_len, kMaxFrameLen);
     const void* p = rte_pktmbuf_read(m, 0, len, w.linear.get());
-    frame = parse::Bytes(static_cast<const uint8_t*>(p), p == nullptr ? 0 : len);
+    d = w.stage->process(parse::Bytes(static_cast<const uint8_t*>(p), p == nullptr ? 0 : len),
+                         rules, clock);
   }
-  const Decision d = w.stage->process(frame, rules, clock);
   const bool inline_mode = e.cfg.mode == Mode::kInline;
   for (uint8_t r = 0; r < d.reply_count; ++r) {
     const size_t out = !inline_mode                                  ? e.inject_port
@@ -189,8 +201,9 @@ int worker_main(void* arg) {
       if (n == 0) continue;
       w.counters.ports[i].rx_packets.add(n);
       const PacketClock clock{rte_rdtsc() / cycles_per_us, unix_now_ns()};
+      for (uint16_t k = 0; k < n; ++k) prepare(w, pkts[k], &w.prepared[k]);
       for (uint16_t k = 0; k < n; ++k)
-        handle(e, w, i, pkts[k], rs != nullptr ? &source : nullptr, clock);
+        handle(e, w, i, pkts[k], w.prepared[k], rs != nullptr ? &source : nullptr, clock);
     }
     e.rulesets->quiescent(w.id);
     const uint64_t now = rte_rdtsc();
@@ -328,6 +341,7 @@ Engine::Engine(EngineConfig cfg) : s_(std::make_unique<State>()) {
     w->stage = std::make_unique<WorkerStage>(make_stage_config(c, static_cast<uint16_t>(i)),
                                              w->counters, *w->sink);
     w->linear = std::make_unique<uint8_t[]>(kMaxFrameLen);
+    w->prepared = std::make_unique<WorkerStage::PreparedFrame[]>(kBurstSize);
     for (size_t p = 0; p < e.ports.size(); ++p) {
       w->tx[p] = static_cast<rte_eth_dev_tx_buffer*>(
           rte_zmalloc_socket("muhafiz_tx_buffer", RTE_ETH_TX_BUFFER_SIZE(kBurstSize), 0, socket));

@@ -10,9 +10,10 @@ VerdictCache::VerdictCache(uint32_t capacity, uint64_t timeout)
       timeout_(timeout),
       slots_(std::make_unique<CachedFlow[]>(mask_ + 1)) {}
 
-const CachedFlow* VerdictCache::find(const flow::FlowKey& key, uint64_t now) noexcept {
-  if (occupied_ == 0) return nullptr;  // the usual case: no flow decided, no hashing
-  const uint32_t home = static_cast<uint32_t>(flow::hash_flow_key(key)) & mask_;
+const CachedFlow* VerdictCache::find(const flow::FlowKey& key, uint64_t hash,
+                                     uint64_t now) noexcept {
+  if (occupied_ == 0) return nullptr;  // the usual case: no flow decided
+  const uint32_t home = static_cast<uint32_t>(hash) & mask_;
   for (uint32_t i = 0; i < kProbeWindow; ++i) {
     CachedFlow& f = slots_[(home + i) & mask_];
     if (!f.used || !(f.key == key)) continue;

@@ -38,9 +38,18 @@ class VerdictCache {
   VerdictCache(uint32_t capacity, uint64_t timeout);
 
   // The flow's entry, refreshed, or nullptr. An expired entry is freed and not returned.
-  const CachedFlow* find(const flow::FlowKey& key, uint64_t now) noexcept;
+  const CachedFlow* find(const flow::FlowKey& key, uint64_t now) noexcept {
+    return occupied_ == 0 ? nullptr : find(key, flow::hash_flow_key(key), now);
+  }
+  // Same, with hash == flow::hash_flow_key(key) already computed.
+  const CachedFlow* find(const flow::FlowKey& key, uint64_t hash, uint64_t now) noexcept;
   // Records the verdict; kBlocked is never downgraded to kReported.
   Insert insert(const flow::FlowKey& key, FlowVerdict verdict, uint64_t now) noexcept;
+  // Starts fetching the home slot of a key of this hash (see flow::FlowTable::prefetch); a
+  // no-op while no flow is decided, the usual case.
+  void prefetch(uint64_t hash) const noexcept {
+    if (occupied_ != 0) __builtin_prefetch(&slots_[static_cast<uint32_t>(hash) & mask_]);
+  }
 
   uint32_t occupied() const noexcept { return occupied_; }
   uint32_t capacity() const noexcept { return mask_ + 1; }

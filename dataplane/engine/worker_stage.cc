@@ -103,7 +103,7 @@ struct WorkerStage::Packet {
   parse::Bytes frame;
   MatchSource* rules = nullptr;
   const PacketClock* clock = nullptr;
-  parse::PacketInfo info;
+  const parse::PacketInfo& info;
   Decision decision;
   BlockKind blocked = BlockKind::kNone;
   size_t observations = 0;
@@ -146,14 +146,42 @@ uint64_t WorkerStage::resource_failures() const noexcept {
   return c[extract::kReassemblyOverflow] + c[extract::kBufferExhausted];
 }
 
+void WorkerStage::prepare(parse::Bytes frame, PreparedFrame* out) const noexcept {
+  out->frame = frame;
+  out->status = parse::decode_packet(parse::LinkType::kEthernet, frame, &out->info);
+  out->keyed = out->status != ParseStatus::kMalformed && out->info.family != parse::IpFamily::kNone;
+  if (!out->keyed) return;
+  out->flow.key = flow::make_flow_key(out->info, &out->flow.dir);
+  // Hashed only when a table will be read: most UDP meets neither while no flow is decided.
+  const bool uses_flow =
+      out->status == ParseStatus::kOk && extract::Extractor::uses_flow(out->info);
+  out->hashed = uses_flow || cache_.occupied() != 0;
+  // A UDP payload that will be read (DNS, QUIC): its second line, where a question runs on
+  // past the line the headers were read from. Not for other traffic: bulk payloads are never
+  // read, and fetching them costs memory bandwidth.
+  const parse::Bytes payload = out->info.l4_payload;
+  if (out->status == ParseStatus::kOk && out->info.l4_proto == parse::kIpProtoUdp &&
+      payload.size() > 64 && (uses_flow || out->info.dst_port == 53 || out->info.src_port == 53))
+    __builtin_prefetch(payload.data() + 64);
+  if (!out->hashed) return;
+  out->flow.hash = flow::hash_flow_key(out->flow.key);
+  cache_.prefetch(out->flow.hash);
+  if (out->status != ParseStatus::kOk) return;
+  if (uses_flow) extractor_.prefetch_flow(out->flow.hash);
+}
+
 Decision WorkerStage::process(parse::Bytes frame, MatchSource* rules,
                               const PacketClock& now) noexcept {
-  Packet p;
-  p.frame = frame;
-  p.rules = rules;
-  p.clock = &now;
+  PreparedFrame f;
+  prepare(frame, &f);
+  return process(f, rules, now);
+}
+
+Decision WorkerStage::process(const PreparedFrame& f, MatchSource* rules,
+                              const PacketClock& now) noexcept {
+  Packet p{f.frame, rules, &now, f.info, {}, BlockKind::kNone, 0};
   const bool closed = cfg_.fail_mode == FailMode::kClosed;
-  const ParseStatus s = parse::decode_packet(parse::LinkType::kEthernet, frame, &p.info);
+  const ParseStatus s = f.status;
   if (rules != nullptr && rules->version() != last_ruleset_version_) {
     last_ruleset_version_ = rules->version();
     counters_.ruleset_version.set(last_ruleset_version_);
@@ -172,9 +200,13 @@ Decision WorkerStage::process(parse::Bytes frame, MatchSource* rules,
     return finish({closed ? Forward::kDrop : Forward::kPass, closed ? kNoRuleset : kPassed, 0, {}});
   }
 
-  uint8_t dir = 0;
-  const flow::FlowKey key = flow::make_flow_key(p.info, &dir);
-  const CachedFlow* cached = cache_.find(key, now.mono_us);
+  const flow::FlowKey& key = f.flow.key;
+  // prepare() hashed the key when a table needed it then; a flow decided since (earlier in
+  // the burst) may need it now.
+  const CachedFlow* cached =
+      cache_.occupied() == 0
+          ? nullptr
+          : cache_.find(key, f.hashed ? f.flow.hash : flow::hash_flow_key(key), now.mono_us);
   if (cached != nullptr && cached->verdict == FlowVerdict::kBlocked) {
     if (cfg_.mode == Mode::kTap) counters_.count(kTapAfterBlock);
     return finish({Forward::kDrop, kFlowBlocked, 0, {}});
@@ -187,7 +219,7 @@ Decision WorkerStage::process(parse::Bytes frame, MatchSource* rules,
 
   const uint64_t failures_before = resource_failures();
   Sink sink(*this, p);
-  extractor_.process_packet(p.info, 0, now.mono_us, sink);
+  extractor_.process_packet(p.info, f.hashed ? &f.flow : nullptr, 0, now.mono_us, sink);
 
   const bool flow_state = p.info.l4_proto == parse::kIpProtoTcp || p.blocked == BlockKind::kQuic;
   if (p.blocked != BlockKind::kNone) {

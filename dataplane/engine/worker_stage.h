@@ -93,6 +93,22 @@ class WorkerStage {
   // One Ethernet frame. `rules` is nullptr while no ruleset is loaded (fail_mode decides).
   Decision process(parse::Bytes frame, MatchSource* rules, const PacketClock& now) noexcept;
 
+  // The same in two steps, for a burst: prepare() every frame (decode, flow key and hash, and
+  // a prefetch of the flow-table and verdict-cache lines the packet will need), then process()
+  // each in order. The tables are read and changed only by process(), so the decisions are
+  // those of processing the frames one by one; only the cache misses overlap. The frame's
+  // bytes must stay valid until its process().
+  struct PreparedFrame {
+    parse::Bytes frame;
+    parse::PacketInfo info;
+    parse::ParseStatus status = parse::ParseStatus::kMalformed;
+    bool keyed = false;   // IP with decodable headers: flow.key and flow.dir are set
+    bool hashed = false;  // and flow.hash
+    extract::Extractor::FlowRef flow;
+  };
+  void prepare(parse::Bytes frame, PreparedFrame* out) const noexcept;
+  Decision process(const PreparedFrame& frame, MatchSource* rules, const PacketClock& now) noexcept;
+
   // Copies extractor and flow-table statistics into the counters (housekeeping timer).
   void publish_stats() noexcept;
 

@@ -7,18 +7,18 @@
 
 namespace muhafiz::extract {
 
-using parse::Bytes;
-using parse::ParseStatus;
 using flow::StreamApp;
 using flow::TcpDirection;
+using parse::Bytes;
+using parse::ParseStatus;
 
 namespace {
 
-constexpr uint16_t kDnsPort = 53;     // RFC 1035 §4.2
-constexpr uint16_t kMdnsPort = 5353;  // RFC 6762: same message format
-constexpr uint16_t kLlmnrPort = 5355; // RFC 4795: same message format
-constexpr uint16_t kSsdpPort = 1900;  // UPnP SSDP: HTTP requests over UDP
-constexpr uint16_t kNetbiosNsPort = 137;   // RFC 1002: DNS-shaped, but NetBIOS names
+constexpr uint16_t kDnsPort = 53;         // RFC 1035 §4.2
+constexpr uint16_t kMdnsPort = 5353;      // RFC 6762: same message format
+constexpr uint16_t kLlmnrPort = 5355;     // RFC 4795: same message format
+constexpr uint16_t kSsdpPort = 1900;      // UPnP SSDP: HTTP requests over UDP
+constexpr uint16_t kNetbiosNsPort = 137;  // RFC 1002: DNS-shaped, but NetBIOS names
 constexpr uint16_t kNetbiosDgmPort = 138;
 
 constexpr bool is_dns_port(uint16_t p) noexcept {
@@ -47,10 +47,12 @@ bool looks_like_dns_query(Bytes payload) noexcept {
 // request ("T /path HTTP/1.1" after a lost "GE") must not invent a request.
 bool starts_with_known_method(Bytes data) noexcept {
   constexpr std::string_view kMethods[] = {
-      "GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "CONNECT ", "PATCH ", "TRACE ",
-      "PROPFIND ", "PROPPATCH ", "MKCOL ", "COPY ", "MOVE ", "LOCK ", "UNLOCK ", "SEARCH ",
-      "REPORT ", "MKCALENDAR ", "ACL ", "SUBSCRIBE ", "UNSUBSCRIBE ", "NOTIFY ", "M-SEARCH ",
-      "PURGE ", "LINK ", "UNLINK ", "BIND ", "VERSION-CONTROL ", "CHECKOUT ", "MERGE "};
+      "GET ",        "POST ",  "HEAD ",      "PUT ",         "DELETE ",          "OPTIONS ",
+      "CONNECT ",    "PATCH ", "TRACE ",     "PROPFIND ",    "PROPPATCH ",       "MKCOL ",
+      "COPY ",       "MOVE ",  "LOCK ",      "UNLOCK ",      "SEARCH ",          "REPORT ",
+      "MKCALENDAR ", "ACL ",   "SUBSCRIBE ", "UNSUBSCRIBE ", "NOTIFY ",          "M-SEARCH ",
+      "PURGE ",      "LINK ",  "UNLINK ",    "BIND ",        "VERSION-CONTROL ", "CHECKOUT ",
+      "MERGE "};
   const std::string_view text = parse::as_chars(data);
   for (std::string_view m : kMethods) {
     if (text.substr(0, m.size()) == m) return true;
@@ -100,9 +102,12 @@ bool ends_interest(parse::Bytes b) noexcept {
   switch (b[0]) {
     case kTlsChangeCipherSpec:
     case kTlsAlert:
-    case kTlsApplicationData: return true;
-    case kTlsHandshake: return b[5] != kHandshakeClientHello;
-    default: return false;
+    case kTlsApplicationData:
+      return true;
+    case kTlsHandshake:
+      return b[5] != kHandshakeClientHello;
+    default:
+      return false;
   }
 }
 
@@ -118,10 +123,12 @@ struct Extractor::Ctx {
 std::string_view observation_flag_name(ObservationFlag f) noexcept {
   switch (f) {
 #define MUHAFIZ_X(name, text) \
-  case name##Bit: return text;
+  case name##Bit:             \
+    return text;
     MUHAFIZ_OBSERVATION_FLAGS(MUHAFIZ_X)
 #undef MUHAFIZ_X
-    case kObservationFlagCount: break;
+    case kObservationFlagCount:
+      break;
   }
   return "unknown";
 }
@@ -129,10 +136,12 @@ std::string_view observation_flag_name(ObservationFlag f) noexcept {
 std::string_view extract_counter_name(ExtractCounter c) noexcept {
   switch (c) {
 #define MUHAFIZ_X(name, text) \
-  case name: return text;
+  case name:                  \
+    return text;
     MUHAFIZ_EXTRACT_COUNTERS(MUHAFIZ_X)
 #undef MUHAFIZ_X
-    case kExtractCounterCount: break;
+    case kExtractCounterCount:
+      break;
   }
   return "unknown";
 }
@@ -184,8 +193,24 @@ void Extractor::process(parse::LinkType link, Bytes frame, uint64_t frame_no, ui
   process_packet(pkt, frame_no, now, sink);
 }
 
-void Extractor::process_packet(const parse::PacketInfo& pkt, uint64_t frame_no, uint64_t now,
-                               ObservationSink& sink) noexcept {
+flow::Flow& Extractor::lookup_flow(const parse::PacketInfo& pkt, const FlowRef* ref, uint64_t now,
+                                   uint8_t* dir) noexcept {
+  if (ref != nullptr) {
+    *dir = ref->dir;
+    return flows_.lookup(ref->key, ref->hash, now);
+  }
+  return flows_.lookup(flow::make_flow_key(pkt, dir), now);
+}
+
+bool Extractor::uses_flow(const parse::PacketInfo& pkt) noexcept {
+  return pkt.l4_proto == parse::kIpProtoTcp ||
+         (pkt.l4_proto == parse::kIpProtoUdp && !pkt.l4_payload.empty() &&
+          (pkt.l4_payload[0] & 0x80) != 0 && !is_dns_port(pkt.src_port) &&
+          !is_dns_port(pkt.dst_port));
+}
+
+void Extractor::process_packet(const parse::PacketInfo& pkt, const FlowRef* ref, uint64_t frame_no,
+                               uint64_t now, ObservationSink& sink) noexcept {
   count(kPackets);
   count(kDecoded);
   uint32_t base = 0;
@@ -209,13 +234,13 @@ void Extractor::process_packet(const parse::PacketInfo& pkt, uint64_t frame_no, 
       return;
     }
     uint8_t dir = 0;
-    flow::Flow& f = flows_.lookup(flow::make_flow_key(pkt, &dir), now);
+    flow::Flow& f = lookup_flow(pkt, ref, now, &dir);
     on_quic(ctx, f, dir);
     return;
   }
   if (pkt.l4_proto == parse::kIpProtoTcp) {
     uint8_t dir = 0;
-    flow::Flow& f = flows_.lookup(flow::make_flow_key(pkt, &dir), now);
+    flow::Flow& f = lookup_flow(pkt, ref, now, &dir);
     on_tcp(ctx, f, dir);
   }
 }
@@ -305,8 +330,8 @@ void Extractor::on_quic(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
     uint64_t pn = 0;
     const std::span<uint8_t> plain(quic_plain_.get(), kMaxUdpPayload);
     ParseStatus s = quic_.decrypt(packet, hdr, q.keys, plain, &payload, &pn);
-    const bool same_dcid = hdr.dcid.size() == q.dcid_len &&
-                           std::equal(hdr.dcid.begin(), hdr.dcid.end(), q.dcid);
+    const bool same_dcid =
+        hdr.dcid.size() == q.dcid_len && std::equal(hdr.dcid.begin(), hdr.dcid.end(), q.dcid);
     if (s != ParseStatus::kOk && (!same_dcid || is_reserved_version(hdr.version))) {
       // A new connection attempt on the same 5-tuple (after a Retry, or a new DCID): its keys
       // come from its own DCID (RFC 9001 §5.2). A reserved (greased) version was protected
@@ -314,7 +339,8 @@ void Extractor::on_quic(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
       parse::QuicInitialKeys keys;
       if ((quic_.derive(hdr.version, hdr.dcid, &keys) &&
            quic_.decrypt(packet, hdr, keys, plain, &payload, &pn) == ParseStatus::kOk) ||
-          (is_reserved_version(hdr.version) && quic_.derive(parse::kQuicVersion1, hdr.dcid, &keys) &&
+          (is_reserved_version(hdr.version) &&
+           quic_.derive(parse::kQuicVersion1, hdr.dcid, &keys) &&
            quic_.decrypt(packet, hdr, keys, plain, &payload, &pn) == ParseStatus::kOk)) {
         s = ParseStatus::kOk;
         q.keys = keys;
@@ -342,7 +368,8 @@ void Extractor::on_quic(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
     parse::QuicCryptoAssembler& assembler = flows_.pool().assembler(q.buffer);
     uint32_t crypto_anomalies = 0;
     const ParseStatus fs = parse::for_each_quic_crypto_frame(
-        payload, [&](uint64_t offset, Bytes data) { crypto_anomalies |= assembler.add(offset, data); },
+        payload,
+        [&](uint64_t offset, Bytes data) { crypto_anomalies |= assembler.add(offset, data); },
         nullptr, hdr.version);
     if (fs != ParseStatus::kOk) count(kQuicNotClientHello);
     ++q.packets;
@@ -367,7 +394,8 @@ void Extractor::on_quic(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
       if (q.packets > 1) obs.flags |= observation_flag_mask(kReassembledBit);
       if (ch.has_ech) obs.flags |= observation_flag_mask(kEchBit);
       if (!ch.has_sni) obs.flags |= observation_flag_mask(kNoHostBit);
-      if (ch.anomalies != 0 || crypto_anomalies != 0) obs.flags |= observation_flag_mask(kAnomalyBit);
+      if (ch.anomalies != 0 || crypto_anomalies != 0)
+        obs.flags |= observation_flag_mask(kAnomalyBit);
       obs.host = lower_host(ch.sni, &obs.flags);
       obs.alpn = ch.alpn_first;
       if (ch.has_sni) emit(ctx, obs);
@@ -481,8 +509,8 @@ size_t Extractor::run_stream(Ctx& ctx, TcpDirection& d, Bytes data, bool from_bu
   for (size_t iter = 0; iter < kMaxMessagesPerSegment && off < data.size(); ++iter) {
     const Bytes rest = data.subspan(off);
     // A message that starts at offset 0 of buffered data began in an earlier segment.
-    uint32_t flags = (from_buffer && off == 0 && d.segments > 1)
-                         ? observation_flag_mask(kReassembledBit) : 0;
+    uint32_t flags =
+        (from_buffer && off == 0 && d.segments > 1) ? observation_flag_mask(kReassembledBit) : 0;
     if (d.after_gap) flags |= observation_flag_mask(kStreamGapBit);
     // Acts on one HTTP request head at `off`: kGoOn to carry on with the next message, else
     // what run_stream returns.

@@ -26,29 +26,29 @@ class ObservationSink {
 };
 
 // Extraction counters: one X-macro for the enum, its exported name, and the counter.
-#define MUHAFIZ_EXTRACT_COUNTERS(X)                                                      \
-  X(kPackets, "packets")                         /* frames offered */                    \
-  X(kDecoded, "decoded")                         /* TCP/UDP header decoded */            \
-  X(kNotInspectable, "not_inspectable")          /* not IP, other L4, later fragment */  \
-  X(kMalformedPacket, "malformed_packet")        /* a link/IP/L4 header was broken */    \
-  X(kDnsMalformed, "dns_malformed")                                                      \
-  X(kTlsMalformed, "tls_malformed")              /* ClientHello or its records broken */ \
-  X(kHttpMalformed, "http_malformed")            /* request head broken or over cap */   \
-  X(kQuicUnsupportedVersion, "quic_unsupported_version")                                 \
-  X(kQuicUndecryptable, "quic_undecryptable")    /* Initial failed authentication */     \
-  X(kQuicNotClientHello, "quic_not_client_hello")                                        \
-  X(kTcpGap, "tcp_gap")                          /* missing bytes: resynchronised */     \
-  X(kTcpRetransmission, "tcp_retransmission")    /* bytes already seen: ignored */       \
-  X(kTcpOverlap, "tcp_overlap")                  /* partly old bytes: only the new used */ \
-  X(kReassemblyOverflow, "reassembly_overflow")  /* message larger than the buffer */    \
-  X(kBufferExhausted, "buffer_exhausted")        /* no free reassembly slot */           \
+#define MUHAFIZ_EXTRACT_COUNTERS(X)                                                       \
+  X(kPackets, "packets")                  /* frames offered */                            \
+  X(kDecoded, "decoded")                  /* TCP/UDP header decoded */                    \
+  X(kNotInspectable, "not_inspectable")   /* not IP, other L4, later fragment */          \
+  X(kMalformedPacket, "malformed_packet") /* a link/IP/L4 header was broken */            \
+  X(kDnsMalformed, "dns_malformed")                                                       \
+  X(kTlsMalformed, "tls_malformed")   /* ClientHello or its records broken */             \
+  X(kHttpMalformed, "http_malformed") /* request head broken or over cap */               \
+  X(kQuicUnsupportedVersion, "quic_unsupported_version")                                  \
+  X(kQuicUndecryptable, "quic_undecryptable") /* Initial failed authentication */         \
+  X(kQuicNotClientHello, "quic_not_client_hello")                                         \
+  X(kTcpGap, "tcp_gap")                         /* missing bytes: resynchronised */       \
+  X(kTcpRetransmission, "tcp_retransmission")   /* bytes already seen: ignored */         \
+  X(kTcpOverlap, "tcp_overlap")                 /* partly old bytes: only the new used */ \
+  X(kReassemblyOverflow, "reassembly_overflow") /* message larger than the buffer */      \
+  X(kBufferExhausted, "buffer_exhausted")       /* no free reassembly slot */             \
   X(kObservations, "observations")
 
 enum ExtractCounter : uint32_t {
 #define MUHAFIZ_X(name, text) name,
   MUHAFIZ_EXTRACT_COUNTERS(MUHAFIZ_X)
 #undef MUHAFIZ_X
-  kExtractCounterCount
+      kExtractCounterCount
 };
 std::string_view extract_counter_name(ExtractCounter c) noexcept;
 
@@ -63,9 +63,9 @@ struct ExtractorConfig {
   flow::FlowTableConfig flows;
 };
 
-inline constexpr size_t kMaxHostTextLen = 1024;       // longer names are reported as sent, flagged
-inline constexpr size_t kMaxMessagesPerSegment = 64;  // pipelined messages handled per TCP segment
-inline constexpr size_t kMaxCoalescedQuicPackets = 8; // long-header packets walked per datagram
+inline constexpr size_t kMaxHostTextLen = 1024;        // longer names are reported as sent, flagged
+inline constexpr size_t kMaxMessagesPerSegment = 64;   // pipelined messages handled per TCP segment
+inline constexpr size_t kMaxCoalescedQuicPackets = 8;  // long-header packets walked per datagram
 inline constexpr size_t kMaxUdpPayload = 65535;
 
 class Extractor {
@@ -79,7 +79,22 @@ class Extractor {
                ObservationSink& sink) noexcept;
   // Same, for an already decoded packet.
   void process_packet(const parse::PacketInfo& pkt, uint64_t frame_no, uint64_t now,
-                      ObservationSink& sink) noexcept;
+                      ObservationSink& sink) noexcept {
+    process_packet(pkt, nullptr, frame_no, now, sink);
+  }
+  // Same, with the packet's flow key, direction and hash already computed by the caller
+  // (flow::make_flow_key and flow::hash_flow_key of pkt); nullptr: computed here when needed.
+  struct FlowRef {
+    flow::FlowKey key;
+    uint8_t dir = 0;
+    uint64_t hash = 0;
+  };
+  void process_packet(const parse::PacketInfo& pkt, const FlowRef* ref, uint64_t frame_no,
+                      uint64_t now, ObservationSink& sink) noexcept;
+  // Whether process_packet would look pkt's flow up (TCP, and UDP that may be QUIC), and the
+  // prefetch a burst issues ahead for it (flow::FlowTable::prefetch).
+  static bool uses_flow(const parse::PacketInfo& pkt) noexcept;
+  void prefetch_flow(uint64_t hash) const noexcept { flows_.prefetch(hash); }
 
   const ExtractStats& stats() const noexcept { return stats_; }
   const flow::FlowTable& flows() const noexcept { return flows_; }
@@ -87,6 +102,8 @@ class Extractor {
  private:
   struct Ctx;
   void count(ExtractCounter c) noexcept { ++stats_.counters[c]; }
+  flow::Flow& lookup_flow(const parse::PacketInfo& pkt, const FlowRef* ref, uint64_t now,
+                          uint8_t* dir) noexcept;
   void emit(Ctx& ctx, Observation& obs) noexcept;
   std::string_view lower_host(std::string_view host, uint32_t* flags) noexcept;
 

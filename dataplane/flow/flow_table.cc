@@ -103,8 +103,7 @@ void FlowTable::reset_flow(Flow& f) noexcept {
   f = Flow{};
 }
 
-Flow& FlowTable::lookup(const FlowKey& key, uint64_t now) noexcept {
-  const uint64_t h = hash_flow_key(key);
+Flow& FlowTable::lookup(const FlowKey& key, uint64_t h, uint64_t now) noexcept {
   const uint32_t sig = static_cast<uint32_t>(h >> 32) | 1;  // never kFreeSlot
   const auto base = static_cast<uint32_t>(h);
   // The window's slots are 16 bytes each, two or three cache lines in all: only a slot whose

@@ -73,9 +73,9 @@
 #include <vector>
 
 #include "dataplane/engine/config.h"
-#include "perf/common/name_gen.h"
 #include "dataplane/engine/counters.h"
 #include "dataplane/engine/worker_stage.h"
+#include "perf/common/name_gen.h"
 #include "perf/dataplane/bench_frames.h"
 #include "rules/list/model.h"
 #include "rules/match/compiler.h"
@@ -108,7 +108,6 @@ constexpr uint64_t kStartUnixNs = 1'700'000'000'000'000'000ULL;
 // ---- names: perf/common/name_gen.h -----------------------------------------------------------
 
 using muhafiz::perf::NameGen;
-
 
 // ---- the ruleset -----------------------------------------------------------------------------
 
@@ -385,7 +384,9 @@ PacketBuilder eth_ip(const std::string& src, const std::string& dst) {
 
 ByteVector random_segment(size_t n, uint64_t seed) { return mt::pseudo_random_bytes(n, seed); }
 
-ByteVector quic_short(uint64_t seed) { return muhafiz::perf::bench_quic_short(kQuicShortPacket, seed); }
+ByteVector quic_short(uint64_t seed) {
+  return muhafiz::perf::bench_quic_short(kQuicShortPacket, seed);
+}
 
 // One flow's frames, with what each one completes; the verdict of later frames depends on
 // whether the flow was blocked by then (FlowState).
@@ -721,7 +722,12 @@ struct Run {
 
   // engine.cc handle(): process, copy the replies out, forward or free.
   inline eng::Decision handle(parse::Bytes frame) {
-    const eng::Decision d = stage.process(frame, &source, clock);
+    eng::WorkerStage::PreparedFrame f;
+    stage.prepare(frame, &f);
+    return handle(f);
+  }
+  inline eng::Decision handle(const eng::WorkerStage::PreparedFrame& f) {
+    const eng::Decision d = stage.process(f, &source, clock);
     for (uint8_t r = 0; r < d.reply_count; ++r) {
       std::memcpy(tx.get() + (tx_at++ % kTxSlots) * muhafiz::action::kMaxReplyFrameLen,
                   d.replies[r].frame.data(), d.replies[r].frame.size());
@@ -736,6 +742,18 @@ struct Run {
     return d;
   }
 };
+
+// engine.cc's worker loop over one RX burst of up to `size` (<= kBurst) frames starting at
+// `begin`: prepare (decode and prefetch) them all, then handle each in order. `check` sees every
+// frame's decision.
+constexpr size_t kBurst = 32;  // dataplane/engine/ports.h kBurstSize
+template <typename Check>
+void handle_burst(Run& run, const Frames& frames, size_t begin, size_t size, Check&& check) {
+  eng::WorkerStage::PreparedFrame prepared[kBurst];
+  const size_t n = std::min({size, kBurst, frames.size() - begin});
+  for (size_t k = 0; k < n; ++k) run.stage.prepare(frames.at(begin + k), &prepared[k]);
+  for (size_t k = 0; k < n; ++k) check(begin + k, run.handle(prepared[k]));
+}
 
 struct Harness {
   eng::EngineConfig engine_cfg;  // the reply config's views point into it
@@ -783,20 +801,23 @@ void validate(const Mix& m, const Harness& h) {
   if (m.prefill_flows) prefill(*run, h.stage_cfg.extractor.flows.capacity);
   for (const Frames* part : {&m.setup, &m.timed}) {
     const Totals before = counted_totals(run->counters);
-    for (size_t i = 0; i < part->size(); ++i) {
-      const eng::Decision d = run->handle(part->at(i));
-      const FrameExp& e = part->exp(i);
-      const eng::EngineCounter want = e.expect == Expect::kPass    ? eng::kPassed
-                                      : e.expect == Expect::kBlock ? eng::kBlocked
-                                                                   : eng::kFlowBlocked;
-      const eng::Forward want_fwd =
-          e.expect == Expect::kPass ? eng::Forward::kPass : eng::Forward::kDrop;
-      if (d.reason != want || d.forward != want_fwd || d.reply_count != e.replies) {
-        fail(m.name + (part == &m.setup ? " setup" : " timed") + " frame " + std::to_string(i) +
-             ": reason " + std::to_string(static_cast<int>(d.reason)) + " (want " +
-             std::to_string(static_cast<int>(want)) + "), replies " +
-             std::to_string(d.reply_count) + " (want " + std::to_string(e.replies) + ")");
-      }
+    // The timed part as it is timed, in bursts; the setup frame by frame, as start_run does.
+    const size_t step = part == &m.timed ? kBurst : 1;
+    for (size_t at = 0; at < part->size(); at += step) {
+      handle_burst(*run, *part, at, step, [&](size_t i, const eng::Decision& d) {
+        const FrameExp& e = part->exp(i);
+        const eng::EngineCounter want = e.expect == Expect::kPass    ? eng::kPassed
+                                        : e.expect == Expect::kBlock ? eng::kBlocked
+                                                                     : eng::kFlowBlocked;
+        const eng::Forward want_fwd =
+            e.expect == Expect::kPass ? eng::Forward::kPass : eng::Forward::kDrop;
+        if (d.reason != want || d.forward != want_fwd || d.reply_count != e.replies) {
+          fail(m.name + (part == &m.setup ? " setup" : " timed") + " frame " + std::to_string(i) +
+               ": reason " + std::to_string(static_cast<int>(d.reason)) + " (want " +
+               std::to_string(static_cast<int>(want)) + "), replies " +
+               std::to_string(d.reply_count) + " (want " + std::to_string(e.replies) + ")");
+        }
+      });
     }
     const Totals got = minus(counted_totals(run->counters), before);
     const Totals want = expected_totals(*part);
@@ -882,9 +903,10 @@ void BM_Worker(benchmark::State& state, int id) {
   const uint64_t fwd_before = run->forwarded;
   size_t i = 0;
   perf_control("enable");
-  for (auto _ : state) {
-    run->handle(m.timed.at(i));
-    ++i;
+  // One batch per RX burst (engine.cc's worker loop); the mixes are multiples of kBurst frames.
+  while (state.KeepRunningBatch(kBurst)) {
+    handle_burst(*run, m.timed, i, kBurst, [](size_t, const eng::Decision&) {});
+    i += kBurst;
   }
   perf_control("disable");
   if (i != m.timed.size()) fail(m.name + ": the loop must cover the mix exactly once");

@@ -724,3 +724,75 @@ TEST(WorkerStageModes, PublishStatsCopiesExtractorAndCacheCounters) {
 
 }  // namespace
 }  // namespace muhafiz::engine
+
+// ---- bursts -----------------------------------------------------------------------------------
+
+namespace muhafiz::engine {
+namespace {
+
+struct Seen {
+  Forward forward;
+  std::string reason;
+  std::vector<ByteVector> replies;
+  bool operator==(const Seen&) const = default;
+};
+Seen seen(const Decision& d) {
+  Seen s{d.forward, std::string(counter_reason(d.reason)), {}};
+  for (uint8_t r = 0; r < d.reply_count; ++r)
+    s.replies.emplace_back(d.replies[r].frame.begin(), d.replies[r].frame.end());
+  return s;
+}
+
+// The engine prepares a whole RX burst (decode, prefetch) before it processes the first frame.
+// Every frame of the table above, then a blocked ClientHello followed in the same burst by its
+// retransmission and more data of the flow, go through once frame by frame and once in bursts
+// of 8: the decisions, replies, counters and events must be identical, and the frames after the
+// blocked hello must be dropped by the verdict the hello left (prepare reads no table).
+TEST(WorkerStageBursts, BurstsDecideAsFrameByFrame) {
+  TestRules rules;
+  std::vector<ByteVector> frames;
+  for (const StageCase& c : cases()) {
+    frames.insert(frames.end(), c.before.begin(), c.before.end());
+    frames.push_back(c.packet);
+  }
+  TcpConversation conv(tcp(kServer, 49000, 443), 1000, 5000);
+  for (const ByteVector& f : conv.handshake()) frames.push_back(f);
+  const size_t hello_at = frames.size();
+  const ByteVector hello = conv.client_send(tls_hello("cdn.blocked.example"));
+  frames.push_back(hello);
+  frames.push_back(hello);                           // retransmitted
+  frames.push_back(conv.client_send(text("more")));  // and what follows
+  ASSERT_GT(frames.size(), 24u);
+
+  Harness one, burst;
+  std::vector<Seen> by_frame, by_burst;
+  for (const ByteVector& f : frames) by_frame.push_back(seen(one.feed(f, &rules)));
+  constexpr size_t kBurst = 8;
+  std::vector<WorkerStage::PreparedFrame> prepared(kBurst);
+  for (size_t at = 0; at < frames.size(); at += kBurst) {
+    const size_t n = std::min(kBurst, frames.size() - at);
+    for (size_t k = 0; k < n; ++k)
+      burst.stage.prepare(parse::Bytes(frames[at + k].data(), frames[at + k].size()), &prepared[k]);
+    for (size_t k = 0; k < n; ++k) {
+      ++burst.packets;
+      burst.clock.mono_us += 1000;
+      burst.clock.unix_ns += 1'000'000;
+      by_burst.push_back(seen(burst.stage.process(prepared[k], &rules, burst.clock)));
+    }
+  }
+  ASSERT_EQ(by_burst.size(), by_frame.size());
+  for (size_t i = 0; i < frames.size(); ++i) EXPECT_EQ(by_burst[i], by_frame[i]) << "frame " << i;
+  for (uint32_t c = 0; c < kEngineCounterCount; ++c) {
+    const auto counter = static_cast<EngineCounter>(c);
+    EXPECT_EQ(burst.counters.get(counter), one.counters.get(counter))
+        << counter_family(counter) << "/" << counter_reason(counter);
+  }
+  EXPECT_EQ(burst.events.seen.size(), one.events.seen.size());
+  EXPECT_EQ(burst.packets_counted(), burst.packets);
+  EXPECT_EQ(by_burst[hello_at].reason, counter_reason(kBlocked));
+  EXPECT_EQ(by_burst[hello_at + 1].reason, counter_reason(kFlowBlocked));
+  EXPECT_EQ(by_burst[hello_at + 2].reason, counter_reason(kFlowBlocked));
+}
+
+}  // namespace
+}  // namespace muhafiz::engine
