@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <ostream>
+#include <random>
 #include <set>
 #include <string>
 #include <string_view>
@@ -316,7 +317,8 @@ TEST(DnsMessageTest, QuestionsBeyondTheCapAreFlaggedNotDecoded) {
   EXPECT_FALSE(m.has(kDnsTooManyQuestions));
 }
 
-// QDCOUNT 65535 with kMaxDnsQuestions questions present: we stop at the cap and do not walk (or flag) the rest.
+// QDCOUNT 65535 with kMaxDnsQuestions questions present: we stop at the cap and do not walk (or
+// flag) the rest.
 TEST(DnsMessageTest, HugeQdcountStopsAtTheCap) {
   const Wire msg = message_with_questions(0xffff, kMaxDnsQuestions);
   DnsMessage m;
@@ -636,6 +638,67 @@ INSTANTIATE_TEST_SUITE_P(
         TextCase{"\xef\xbf\xbe"sv, "\\uFFFE"sv, true},  // noncharacter
         TextCase{"\xf3\xa0\x80\x81"sv, "\\U000E0001"sv, true},
         TextCase{"\xf0\x9f\xbf\xbe"sv, "\\U0001FFFE"sv, true}));
+
+// Long ASCII labels take an 8-bytes-at-a-time path until a byte needs escaping; the text and
+// the non-LDH flag must be what the byte-wise rules above give, wherever that byte falls.
+TEST(DnsNameTest, LongAsciiLabelsMatchTheByteWiseRules) {
+  auto expected_text = [](std::string_view label) {
+    static constexpr char kCEscapes[] = "abtnvfr";
+    std::string out;
+    for (const char ch : label) {
+      const auto b = static_cast<uint8_t>(ch);
+      if (b >= 'A' && b <= 'Z') {
+        out += static_cast<char>(b - 'A' + 'a');
+      } else if (b >= 0x20 && b < 0x7f) {
+        out += ch;
+      } else if (b >= 0x07 && b <= 0x0d) {
+        out += '\\';
+        out += kCEscapes[b - 0x07];
+      } else {
+        out += '\\';
+        out += static_cast<char>('0' + ((b >> 6) & 7));
+        out += static_cast<char>('0' + ((b >> 3) & 7));
+        out += static_cast<char>('0' + (b & 7));
+      }
+    }
+    return out;
+  };
+  auto ldh = [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '_';
+  };
+  std::mt19937 rng(2026);
+  constexpr std::string_view kAlphabet = "abcxyzABCXYZ0189-_";
+  for (int round = 0; round < 20000; ++round) {
+    const size_t labels = 1 + rng() % 3;
+    Wire name;
+    std::string want;
+    bool want_non_ldh = false;
+    for (size_t l = 0; l < labels; ++l) {
+      std::string label;
+      const size_t len = 1 + rng() % 63;
+      for (size_t i = 0; i < len; ++i) {
+        const auto r = static_cast<uint32_t>(rng() % 100);
+        if (r < 90) {
+          label += kAlphabet[rng() % kAlphabet.size()];  // LDH, both cases
+        } else if (r < 97) {
+          label += static_cast<char>(0x20 + rng() % 0x5f);  // any printable ASCII
+        } else {
+          label += static_cast<char>(rng() % 0x80 < 0x20 ? rng() % 0x20 : 0x7f);  // control
+        }
+      }
+      put_label(name, label);
+      if (l) want += '.';
+      want += expected_text(label);
+      for (const char ch : label) want_non_ldh |= !ldh(ch);
+    }
+    name.push_back(0);
+    DnsMessage m;
+    ASSERT_EQ(parse(one_question(name), &m), ParseStatus::kOk);
+    ASSERT_EQ(m.questions[0].name.view(), want) << "round " << round;
+    ASSERT_EQ(m.questions[0].name.non_ldh, want_non_ldh) << "round " << round << ": " << want;
+  }
+}
 
 TEST(DnsNameTest, DotsAndCutSequencesAcrossLabels) {
   DnsMessage m;
