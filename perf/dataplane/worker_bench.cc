@@ -903,10 +903,11 @@ void BM_Worker(benchmark::State& state, int id) {
   const uint64_t fwd_before = run->forwarded;
   size_t i = 0;
   perf_control("enable");
-  // One batch per RX burst (engine.cc's worker loop); the mixes are multiples of kBurst frames.
+  // One batch per RX burst (engine.cc's worker loop).
   while (state.KeepRunningBatch(kBurst)) {
-    handle_burst(*run, m.timed, i, kBurst, [](size_t, const eng::Decision&) {});
-    i += kBurst;
+    const size_t n = std::min(kBurst, m.timed.size() - i);  // a scaled mix may end mid-burst
+    handle_burst(*run, m.timed, i, n, [](size_t, const eng::Decision&) {});
+    i += n;
   }
   perf_control("disable");
   if (i != m.timed.size()) fail(m.name + ": the loop must cover the mix exactly once");

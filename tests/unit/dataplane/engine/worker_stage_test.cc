@@ -780,6 +780,8 @@ TEST(WorkerStageBursts, BurstsDecideAsFrameByFrame) {
       by_burst.push_back(seen(burst.stage.process(prepared[k], &rules, burst.clock)));
     }
   }
+  ASSERT_EQ(hello_at / kBurst, (hello_at + 2) / kBurst)
+      << "the hello and what follows share a burst";
   ASSERT_EQ(by_burst.size(), by_frame.size());
   for (size_t i = 0; i < frames.size(); ++i) EXPECT_EQ(by_burst[i], by_frame[i]) << "frame " << i;
   for (uint32_t c = 0; c < kEngineCounterCount; ++c) {
@@ -792,6 +794,28 @@ TEST(WorkerStageBursts, BurstsDecideAsFrameByFrame) {
   EXPECT_EQ(by_burst[hello_at].reason, counter_reason(kBlocked));
   EXPECT_EQ(by_burst[hello_at + 1].reason, counter_reason(kFlowBlocked));
   EXPECT_EQ(by_burst[hello_at + 2].reason, counter_reason(kFlowBlocked));
+}
+
+// A burst that starts with no flow decided: both datagrams are prepared before the first is
+// processed, so the second is prepared unhashed (nothing to look up yet). The first is dropped
+// for its ip-listed destination and decides the flow; the second must then be found in the
+// verdict cache (hashed at its turn) and dropped as part of that flow, as frame by frame.
+TEST(WorkerStageBursts, AFlowDecidedEarlierInTheBurstIsFoundLater) {
+  TestRules rules;
+  const ByteVector d1 = udp("203.0.113.9", 45000, 9999).payload(text("one")).build();
+  const ByteVector d2 = udp("203.0.113.9", 45000, 9999).payload(text("two")).build();
+  Harness h;
+  WorkerStage::PreparedFrame p1, p2;
+  h.stage.prepare(parse::Bytes(d1.data(), d1.size()), &p1);
+  h.stage.prepare(parse::Bytes(d2.data(), d2.size()), &p2);
+  EXPECT_FALSE(p2.hashed);
+  EXPECT_EQ(counter_reason(h.stage.process(p1, &rules, h.clock).reason),
+            counter_reason(kIpBlocked));
+  EXPECT_EQ(counter_reason(h.stage.process(p2, &rules, h.clock).reason),
+            counter_reason(kFlowBlocked));
+  Harness one;
+  EXPECT_EQ(counter_reason(one.feed(d1, &rules).reason), counter_reason(kIpBlocked));
+  EXPECT_EQ(counter_reason(one.feed(d2, &rules).reason), counter_reason(kFlowBlocked));
 }
 
 }  // namespace
