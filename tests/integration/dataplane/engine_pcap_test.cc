@@ -31,6 +31,7 @@
 #include "dataplane/engine/engine.h"
 #include "dataplane/parse/dns.h"
 #include "dataplane/parse/packet.h"
+#include "tests/integration/dataplane/engine_test_config.h"
 #include "tests/support/packet_builder.h"
 #include "tests/unit/dataplane/engine/test_ruleset.h"
 
@@ -49,7 +50,7 @@ constexpr const char* kResolver4 = "198.51.100.53";
 constexpr const char* kResolver6 = "2001:db8:1::53";
 constexpr const char* kServer4 = "198.51.100.20";
 constexpr const char* kServer6 = "2001:db8:1::20";
-constexpr const char* kStopPageUrl = "http://stop.example/blocked";
+constexpr const char* kStopPageUrl = testing::kTestStopPageUrl;
 
 enum class Reply { kDnsStopPage, kDnsNxdomain, kRedirect, kRstToClient, kRstToServer };
 const char* name(Reply r) {
@@ -293,29 +294,17 @@ class EngineRun : public ::testing::Environment {
     write_pcap(run.dir / "upstream.pcap", run.upstream);
     rules::write_snapshot((run.dir / "ruleset.snapshot").string(), testing::test_snapshot());
 
-    EngineConfig cfg;
-    cfg.source = "engine_pcap_test";
-    cfg.mode = Mode::kInline;
+    EngineConfig cfg = testing::test_engine_config("engine_pcap_test", run.dir,
+                                                   (run.dir / "ruleset.snapshot").string());
     cfg.ports = {"net_pcap0,rx_pcap=" + (run.dir / "subscriber.pcap").string() +
                      ",tx_pcap=" + (run.dir / "out0.pcap").string(),
                  "net_pcap1,rx_pcap=" + (run.dir / "upstream.pcap").string() +
                      ",tx_pcap=" + (run.dir / "out1.pcap").string()};
-    cfg.eal_args = {"-l", "0-1", "--no-huge",   "--no-shconf",
-                    "-m", "128", "--log-level", "lib.eal:warning"};
     cfg.rx_descriptors = 256;
     cfg.tx_descriptors = 256;
-    cfg.ruleset_path = (run.dir / "ruleset.snapshot").string();
-    cfg.stop_page_ipv4_text = "192.0.2.80";
-    cfg.stop_page_ipv6_text = "2001:db8::80";
-    cfg.has_stop_page_ipv4 = inet_pton(AF_INET, "192.0.2.80", cfg.stop_page_ipv4.data()) == 1;
-    cfg.has_stop_page_ipv6 = inet_pton(AF_INET6, "2001:db8::80", cfg.stop_page_ipv6.data()) == 1;
-    cfg.stop_page_url = kStopPageUrl;
-    cfg.dns_reply = DnsReplyMode::kStopPage;
     cfg.flow_capacity = 4096;
     cfg.flow_buffers = 64;
     cfg.event_ring_size = 256;
-    cfg.events_endpoint = "ipc://" + (run.dir / "events.sock").string();
-    cfg.control_endpoint = "ipc://" + (run.dir / "control.sock").string();
     const uint16_t metrics_port = free_tcp_port();
     cfg.metrics_listen = "127.0.0.1:" + std::to_string(metrics_port);
     ASSERT_TRUE(validate(cfg).empty()) << validate(cfg).front().message;

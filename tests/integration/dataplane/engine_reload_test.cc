@@ -70,6 +70,7 @@
 #include "dataplane/parse/packet.h"
 #include "dataplane/runtime/ctl.h"
 #include "rules/match/compiler.h"
+#include "tests/integration/dataplane/engine_test_config.h"
 #include "tests/support/packet_builder.h"
 #include "tests/unit/dataplane/engine/test_ruleset.h"
 
@@ -89,7 +90,7 @@ constexpr uint32_t kSwaps = 200;
 constexpr uint32_t kRxRingSize = 1024;
 constexpr uint32_t kTxRingSize = 16384;
 constexpr uint32_t kMbufs = 8191;
-constexpr uint32_t kMaxMbufsInUse = kMbufs / 2;  // feed only below this
+constexpr uint32_t kMaxMbufsInUse = kMbufs / 2;           // feed only below this
 constexpr auto kStallTimeout = std::chrono::seconds(20);  // no progress at all: give up
 constexpr uint64_t kListVersionA = 7, kListVersionB = 8;
 
@@ -97,7 +98,7 @@ constexpr const char* kResolver4 = "198.51.100.53";
 constexpr const char* kResolver6 = "2001:db8:1::53";
 constexpr const char* kServer4 = "198.51.100.20";
 constexpr const char* kServer6 = "2001:db8:1::20";
-constexpr const char* kStopPageUrl = "http://stop.example/blocked";
+constexpr const char* kStopPageUrl = testing::kTestStopPageUrl;
 
 enum class Reply : uint8_t { kDnsStopPage, kDnsNxdomain, kRedirect, kRstToClient, kRstToServer };
 const char* name(Reply r) {
@@ -346,13 +347,13 @@ std::vector<uint8_t> snapshot(uint64_t list_version) {
   using K = rules::EntryKind;
   using testing::entry;
   std::vector<rules::List> lists;
-  lists.push_back(testing::list(
-      "pta-csam", "pta", false,
-      {entry(K::kDomain, testing::kBlockedDomain),
-       entry(K::kExact, testing::kNxdomainName, rules::Action::kNxdomain),
-       entry(K::kExact, testing::kDropName, rules::Action::kDrop),
-       entry(K::kExact, testing::kAllowedSub, rules::Action::kAllow),
-       entry(K::kUrl, testing::kUrlEntry), entry(K::kIp, testing::kBlockedPrefix)}));
+  lists.push_back(
+      testing::list("pta-csam", "pta", false,
+                    {entry(K::kDomain, testing::kBlockedDomain),
+                     entry(K::kExact, testing::kNxdomainName, rules::Action::kNxdomain),
+                     entry(K::kExact, testing::kDropName, rules::Action::kDrop),
+                     entry(K::kExact, testing::kAllowedSub, rules::Action::kAllow),
+                     entry(K::kUrl, testing::kUrlEntry), entry(K::kIp, testing::kBlockedPrefix)}));
   lists.push_back(
       testing::list("fia-csam", "fia", true, {entry(K::kDomain, testing::kAlertDomain)}));
   lists.push_back(
@@ -420,8 +421,7 @@ class OutputChecker {
          i < std::min<size_t>(s_.sub.size(), near + kLookahead); ++i) {
       if (same(f, s_.sub[i].frame)) {
         return problem("port 1: subscriber frame " + std::to_string(i) + " (" +
-                       std::string(counter_reason(s_.sub[i].reason)) +
-                       ") forwarded out of turn");
+                       std::string(counter_reason(s_.sub[i].reason)) + ") forwarded out of turn");
       }
     }
     problem("port 1: unexpected frame near subscriber frame " + std::to_string(near));
@@ -433,7 +433,8 @@ class OutputChecker {
     ++seen0_;
     for (size_t j = up_; j < std::min(s_.up.size(), up_ + kLookahead); ++j) {
       if (!same(f, s_.up[j])) continue;
-      for (size_t k = up_; k < j; ++k) problem("port 0: missing upstream frame " + std::to_string(k));
+      for (size_t k = up_; k < j; ++k)
+        problem("port 0: missing upstream frame " + std::to_string(k));
       up_ = j + 1;
       return;
     }
@@ -460,8 +461,9 @@ class OutputChecker {
     uint64_t frames_port0 = 0, frames_port1 = 0;
   };
   Summary summary() const {
-    return {mismatches_,       first_,   to_server_.size(), pos1_, to_client_.size(), pos0_,
-            s_.up.size(),      up_,      seen0_,            seen1_};
+    return {
+        mismatches_, first_, to_server_.size(), pos1_, to_client_.size(), pos0_, s_.up.size(), up_,
+        seen0_,      seen1_};
   }
 
  private:
@@ -528,9 +530,9 @@ RunResult* g_run = nullptr;
 
 // Shared by the traffic thread, the swap thread and the main lcore.
 struct Pace {
-  std::atomic<uint64_t> fed{0};     // steps enqueued
-  std::atomic<uint32_t> acked{0};   // swaps answered
-  std::atomic<bool> stop{false};    // give up (stall)
+  std::atomic<uint64_t> fed{0};    // steps enqueued
+  std::atomic<uint32_t> acked{0};  // swaps answered
+  std::atomic<bool> stop{false};   // give up (stall)
   std::atomic<bool> traffic_done{false};
   std::atomic<bool> swaps_done{false};
 };
@@ -635,9 +637,8 @@ void swap_main(const Engine& engine, const std::string& endpoint, const std::str
     r.pending = pace.fed.load() - std::min(pace.fed.load(), rx_before);
     const auto t0 = Clock::now();
     // Load k makes version k + 1: odd versions are a (the initial file's lists), even ones b.
-    const runtime::CtlResponse resp =
-        runtime::ctl_request(endpoint, api::RulesetLoad{k % 2 == 1 ? b : a},
-                             std::chrono::milliseconds(10'000));
+    const runtime::CtlResponse resp = runtime::ctl_request(
+        endpoint, api::RulesetLoad{k % 2 == 1 ? b : a}, std::chrono::milliseconds(10'000));
     r.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     r.during_traffic = received() > rx_before;
     if (!resp.reply) {
@@ -700,28 +701,16 @@ class ReloadRun : public ::testing::Environment {
     // load): a file of its own, so a and b stay what they are.
     rules::write_snapshot((run.dir / "live.snapshot").string(), snapshot(kListVersionA));
 
-    EngineConfig cfg;
-    cfg.source = "engine_reload_test";
-    cfg.mode = Mode::kInline;
+    EngineConfig cfg = testing::test_engine_config("engine_reload_test", run.dir,
+                                                   (run.dir / "live.snapshot").string());
     cfg.ports = {"net_ring_sub", "net_ring_up"};  // rte_eth_from_rings("sub" / "up") below
-    cfg.eal_args = {"-l", "0-1", "--no-huge", "--no-shconf", "-m", "128", "--log-level",
-                    "lib.eal:warning"};
     cfg.rx_descriptors = kRxRingSize;
     cfg.tx_descriptors = kRxRingSize;
     cfg.mbufs = kMbufs;
-    cfg.ruleset_path = (run.dir / "live.snapshot").string();
-    cfg.stop_page_ipv4_text = "192.0.2.80";
-    cfg.stop_page_ipv6_text = "2001:db8::80";
-    cfg.has_stop_page_ipv4 = inet_pton(AF_INET, "192.0.2.80", cfg.stop_page_ipv4.data()) == 1;
-    cfg.has_stop_page_ipv6 = inet_pton(AF_INET6, "2001:db8::80", cfg.stop_page_ipv6.data()) == 1;
-    cfg.stop_page_url = kStopPageUrl;
-    cfg.dns_reply = DnsReplyMode::kStopPage;
     cfg.flow_capacity = 16384;
     cfg.flow_buffers = 64;
     cfg.verdict_cache_capacity = 65536;
     cfg.event_ring_size = 16384;
-    cfg.events_endpoint = "ipc://" + (run.dir / "events.sock").string();
-    cfg.control_endpoint = "ipc://" + (run.dir / "control.sock").string();
     cfg.metrics_listen = "";
     ASSERT_TRUE(validate(cfg).empty()) << validate(cfg).front().message;
 
@@ -752,8 +741,9 @@ class ReloadRun : public ::testing::Environment {
       engine.start();
       const auto t0 = Clock::now();
       run.acked_at_feed.assign(run.stream.steps.size(), 0);
-      std::thread traffic(traffic_main, std::cref(engine), std::cref(run.stream), std::cref(rings), pool,
-                          std::ref(out), std::ref(pace), &run.peak_in_use, &run.acked_at_feed);
+      std::thread traffic(traffic_main, std::cref(engine), std::cref(run.stream), std::cref(rings),
+                          pool, std::ref(out), std::ref(pace), &run.peak_in_use,
+                          &run.acked_at_feed);
       std::thread swapper(swap_main, std::cref(engine), cfg.control_endpoint, a, b,
                           run.stream.steps.size(), std::ref(pace), &run.swaps);
       // The main lcore: control requests (the loads), RCU reclaim, events.
@@ -810,8 +800,8 @@ class ReloadRun : public ::testing::Environment {
     std::fprintf(stderr,
                  "engine_reload_test: %zu subscriber + %zu upstream frames, %zu swaps, %zu "
                  "events in %.2f s; peak mbufs in use %u\n",
-                 run.stream.sub.size(), run.stream.up.size(), run.swaps.size(),
-                 run.events.size(), run.seconds, run.peak_in_use);
+                 run.stream.sub.size(), run.stream.up.size(), run.swaps.size(), run.events.size(),
+                 run.seconds, run.peak_in_use);
   }
 
   void TearDown() override {
@@ -847,9 +837,9 @@ TEST(EngineReload, EveryLoadWasAcknowledgedWhileFramesFlowed) {
   for (size_t k = 0; k < r.swaps.size(); ++k) {
     const SwapResult& s = r.swaps[k];
     if ((!s.answered || !s.ok || s.version != k + 2) && ++failed <= 5) {
-      ADD_FAILURE() << "load " << k + 1 << " (" << (k % 2 == 0 ? "b" : "a") << "): "
-                    << (s.ok ? "ok" : "refused") << ", version " << s.version << " (wanted "
-                    << k + 2 << ") " << s.error;
+      ADD_FAILURE() << "load " << k + 1 << " (" << (k % 2 == 0 ? "b" : "a")
+                    << "): " << (s.ok ? "ok" : "refused") << ", version " << s.version
+                    << " (wanted " << k + 2 << ") " << s.error;
     }
     during += s.during_traffic ? 1 : 0;
     pending += s.pending > 0 ? 1 : 0;
@@ -922,8 +912,8 @@ TEST(EngineReload, EveryBlockedFrameRaisedOneEventFromAConsistentRuleset) {
     if (++problems <= 10) ADD_FAILURE() << what;
   };
   for (const api::AccessEvent& ev : r.events) {
-    const auto it = by_flow.find(key(ev.family == api::kFamilyV6, ev.subscriber,
-                                     ev.subscriber_port));
+    const auto it =
+        by_flow.find(key(ev.family == api::kFamilyV6, ev.subscriber, ev.subscriber_port));
     if (it == by_flow.end()) {
       fail("event for no blocked frame: " + std::string(ev.name_view()));
       continue;
@@ -934,8 +924,8 @@ TEST(EngineReload, EveryBlockedFrameRaisedOneEventFromAConsistentRuleset) {
     version_of[it->second] = ev.ruleset_version;
     if (!api::validate(ev).empty()) fail("invalid event: " + api::validate(ev) + at);
     if (ev.kind != in.event_kind || ev.name_view() != in.event_name)
-      fail(std::string(api::to_string(ev.kind)) + " " + std::string(ev.name_view()) +
-           ", wanted " + std::string(api::to_string(in.event_kind)) + " " + in.event_name + at);
+      fail(std::string(api::to_string(ev.kind)) + " " + std::string(ev.name_view()) + ", wanted " +
+           std::string(api::to_string(in.event_kind)) + " " + in.event_name + at);
     if (ev.flags != api::kEventEnforced) fail("flags " + std::to_string(ev.flags) + at);
     // Load a acknowledged made version a + 1; the burst acquired just before may use version a.
     if (ev.ruleset_version < std::max<uint64_t>(1, acked_at_feed[it->second]) ||
@@ -980,7 +970,8 @@ TEST(EngineReload, CountersAgreeWithTheStream) {
   for (uint32_t c = 0; c < kEngineCounterCount; ++c) {
     if (counter_family(static_cast<EngineCounter>(c)) != "packets") continue;
     counted += r.packets[c];
-    EXPECT_EQ(r.packets[c], want[c]) << "packets_total{" << counter_reason(static_cast<EngineCounter>(c)) << "}";
+    EXPECT_EQ(r.packets[c], want[c])
+        << "packets_total{" << counter_reason(static_cast<EngineCounter>(c)) << "}";
   }
   EXPECT_EQ(counted, r.stream.sub.size() + r.stream.up.size());
   EXPECT_EQ(r.rx[0], r.stream.sub.size());
