@@ -38,23 +38,11 @@ die() { echo "run_worker_bench.sh: $*" >&2; exit 1; }
 command -v python3 >/dev/null || die "python3 is needed to summarise the results"
 mkdir -p "$work"
 
-pin=()
-if [ -n "$cpu" ] && command -v taskset >/dev/null; then pin=(taskset -c "$cpu"); fi
-
-load1() { cut -d' ' -f1 /proc/loadavg; }
-if [ -n "${MAX_LOAD:-}" ]; then
-  waited=0
-  while awk -v l="$(load1)" -v m="$MAX_LOAD" 'BEGIN { exit !(l >= m) }' && [ "$waited" -lt "${MAX_WAIT:-900}" ]; do
-    sleep 15
-    waited=$((waited + 15))
-  done
-  echo "waited ${waited}s for the load to drop below $MAX_LOAD"
-fi
-
-echo "== machine"
-lscpu | grep -E '^(Model name|CPU\(s\)|Thread\(s\) per core|L2 cache|L3 cache|Hypervisor vendor)' || true
-echo "pinned to: ${pin[*]:-(not pinned)}"
-echo "load before: $(cat /proc/loadavg)"
+# shellcheck source=perf/bench_lib.sh
+. "$here/bench_lib.sh"
+bench_pin
+bench_wait_for_quiet
+bench_print_machine
 [ "${SKIP_NDPI:-0}" = 1 ] || { "$ndpi" -h 2>/dev/null | grep -m1 'nDPI' || true; hyperfine --version; }
 
 # ---- 1. captures (each mix checked frame by frame on the way) -------------------------------
