@@ -334,6 +334,40 @@ TEST(HttpRequestHead, Rejected) {
   }
 }
 
+// Long lines are screened for control bytes eight at a time; a control byte anywhere in a long
+// value or request line must still be found, with the outcome the short cases above give.
+TEST(HttpRequestHead, ControlBytesAtEveryPositionOfLongLines) {
+  const std::string value(45, 'v');
+  for (size_t at = 0; at <= value.size(); ++at) {
+    SCOPED_TRACE("position " + std::to_string(at));
+    auto with = [&](char c) {
+      std::string v = value;
+      v.insert(at, 1, c);
+      return "GET /a-long-enough-path/x HTTP/1.1\r\nHost: h.example\r\nX-Long: " + v + "\r\n\r\n";
+    };
+    HttpRequest r;
+    EXPECT_EQ(parse(with('\0'), &r), ParseStatus::kMalformed);
+    EXPECT_TRUE(r.anomalies & kHttpBadFieldLine);
+    EXPECT_EQ(parse(with('\r'), &r), ParseStatus::kMalformed);
+    EXPECT_TRUE(r.anomalies & kHttpBareCr);
+    for (const char c : {'\x01', '\x1f', '\x7f'}) {
+      EXPECT_EQ(parse(with(c), &r), ParseStatus::kOk);
+      EXPECT_EQ(r.anomalies, uint32_t{kHttpCtlInField});
+    }
+    EXPECT_EQ(parse(with('\t'), &r), ParseStatus::kOk);  // TAB is allowed in a value
+    EXPECT_EQ(r.anomalies, 0u);
+    EXPECT_EQ(parse(with('\x80'), &r), ParseStatus::kOk);  // obs-text is not a control
+    EXPECT_EQ(r.anomalies, 0u);
+  }
+  for (size_t at = 5; at < 24; ++at) {  // a bare CR inside a long request target
+    std::string line = "GET /a-long-enough-path/x HTTP/1.1";
+    line.insert(at, 1, '\r');
+    HttpRequest r;
+    EXPECT_EQ(parse(line + "\r\nHost: h.example\r\n\r\n", &r), ParseStatus::kMalformed) << at;
+    EXPECT_TRUE(r.anomalies & kHttpBareCr) << at;
+  }
+}
+
 TEST(HttpRequestHead, NeedMoreBeforeDeciding) {
   HttpRequest r;
   EXPECT_EQ(parse("", &r), ParseStatus::kNeedMore);
