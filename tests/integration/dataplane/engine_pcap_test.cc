@@ -31,7 +31,7 @@
 #include "dataplane/engine/engine.h"
 #include "dataplane/parse/dns.h"
 #include "dataplane/parse/packet.h"
-#include "tests/integration/dataplane/engine_test_config.h"
+#include "tests/integration/dataplane/engine_test_support.h"
 #include "tests/support/packet_builder.h"
 #include "tests/unit/dataplane/engine/test_ruleset.h"
 
@@ -46,18 +46,13 @@ namespace fs = std::filesystem;
 
 constexpr const char* kClient4 = "192.0.2.10";
 constexpr const char* kClient6 = "2001:db8::10";
-constexpr const char* kResolver4 = "198.51.100.53";
-constexpr const char* kResolver6 = "2001:db8:1::53";
-constexpr const char* kServer4 = "198.51.100.20";
-constexpr const char* kServer6 = "2001:db8:1::20";
 constexpr const char* kStopPageUrl = testing::kTestStopPageUrl;
 
-enum class Reply { kDnsStopPage, kDnsNxdomain, kRedirect, kRstToClient, kRstToServer };
-const char* name(Reply r) {
-  constexpr const char* kNames[] = {"dns_stop_page", "dns_nxdomain", "redirect", "rst_to_client",
-                                    "rst_to_server"};
-  return kNames[static_cast<int>(r)];
-}
+using testing::kResolver4;
+using testing::kResolver6;
+using testing::kServer4;
+using testing::kServer6;
+using testing::Reply;
 
 // One subscriber-side input frame and what must come of it.
 struct Input {

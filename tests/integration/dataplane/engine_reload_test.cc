@@ -70,7 +70,7 @@
 #include "dataplane/parse/packet.h"
 #include "dataplane/runtime/ctl.h"
 #include "rules/match/compiler.h"
-#include "tests/integration/dataplane/engine_test_config.h"
+#include "tests/integration/dataplane/engine_test_support.h"
 #include "tests/support/packet_builder.h"
 #include "tests/unit/dataplane/engine/test_ruleset.h"
 
@@ -94,18 +94,13 @@ constexpr uint32_t kMaxMbufsInUse = kMbufs / 2;           // feed only below thi
 constexpr auto kStallTimeout = std::chrono::seconds(20);  // no progress at all: give up
 constexpr uint64_t kListVersionA = 7, kListVersionB = 8;
 
-constexpr const char* kResolver4 = "198.51.100.53";
-constexpr const char* kResolver6 = "2001:db8:1::53";
-constexpr const char* kServer4 = "198.51.100.20";
-constexpr const char* kServer6 = "2001:db8:1::20";
 constexpr const char* kStopPageUrl = testing::kTestStopPageUrl;
 
-enum class Reply : uint8_t { kDnsStopPage, kDnsNxdomain, kRedirect, kRstToClient, kRstToServer };
-const char* name(Reply r) {
-  constexpr const char* kNames[] = {"dns_stop_page", "dns_nxdomain", "redirect", "rst_to_client",
-                                    "rst_to_server"};
-  return kNames[static_cast<int>(r)];
-}
+using testing::kResolver4;
+using testing::kResolver6;
+using testing::kServer4;
+using testing::kServer6;
+using testing::Reply;
 
 // One subscriber-side frame and what must come of it.
 struct Input {

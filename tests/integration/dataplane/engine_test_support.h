@@ -1,7 +1,8 @@
-// What the EAL engine tests (engine_pcap_test, engine_reload_test) configure alike: inline mode,
-// EAL on lcores 0-1 without huge pages, the stop page at the documentation addresses answering
-// blocked DNS, and the event and control sockets in the test's own directory. Each test then
-// sets its ports and table sizes.
+// What the EAL engine tests (engine_pcap_test, engine_reload_test) share: the addresses their
+// traffic uses, the kinds of reply they expect, and the configuration they have alike (inline
+// mode, EAL on lcores 0-1 without huge pages, the stop page at the documentation addresses
+// answering blocked DNS, the event and control sockets in the test's own directory). Each test
+// then sets its ports and table sizes.
 #pragma once
 
 #include <arpa/inet.h>
@@ -14,6 +15,18 @@
 namespace muhafiz::engine::testing {
 
 inline constexpr const char* kTestStopPageUrl = "http://stop.example/blocked";
+inline constexpr const char* kResolver4 = "198.51.100.53";
+inline constexpr const char* kResolver6 = "2001:db8:1::53";
+inline constexpr const char* kServer4 = "198.51.100.20";
+inline constexpr const char* kServer6 = "2001:db8:1::20";
+
+// A reply the engine injects, as the tests classify what comes out of the ports.
+enum class Reply : uint8_t { kDnsStopPage, kDnsNxdomain, kRedirect, kRstToClient, kRstToServer };
+inline const char* name(Reply r) {
+  constexpr const char* kNames[] = {"dns_stop_page", "dns_nxdomain", "redirect", "rst_to_client",
+                                    "rst_to_server"};
+  return kNames[static_cast<int>(r)];
+}
 
 inline EngineConfig test_engine_config(const std::string& source, const std::filesystem::path& dir,
                                        const std::string& ruleset_path) {
