@@ -68,11 +68,11 @@ std::string_view trim_ows(std::string_view s) noexcept {
   return s;
 }
 
-// Whether s holds a control byte (is_ctl: below 0x20, or DEL), eight bytes at a time. Real
-// request lines almost never do, so the checks that look for CR, NUL and other controls run only
-// on the lines where this says yes. Each word test is exact as a yes/no answer (a borrow can
-// only set a flag above a byte that already qualified).
-bool has_ctl(std::string_view s) noexcept {
+// Where the first control byte (is_ctl: below 0x20, or DEL) of s is, npos when there is none;
+// eight bytes at a time. Line ends are control bytes, so one pass finds the end of a line and
+// tells whether the line has any other control byte. In each word the lowest flagged byte is
+// exact (a borrow can only flag bytes above one that qualified).
+size_t find_ctl(std::string_view s) noexcept {
   constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
   size_t i = 0;
   for (; i + 8 <= s.size(); i += 8) {
@@ -81,30 +81,42 @@ bool has_ctl(std::string_view s) noexcept {
     const uint64_t below_space = (w - 0x20 * kOnes) & ~w & kHigh;
     const uint64_t x = w ^ (0x7f * kOnes);
     const uint64_t del = (x - kOnes) & ~x & kHigh;
-    if ((below_space | del) != 0) return true;
+    if (const uint64_t m = below_space | del; m != 0) {
+      return i + static_cast<size_t>(__builtin_ctzll(m)) / 8;
+    }
   }
   for (; i < s.size(); ++i) {
-    if (is_ctl(byte_of(s[i]))) return true;
+    if (is_ctl(byte_of(s[i]))) return i;
   }
-  return false;
+  return std::string_view::npos;
 }
 
 struct Line {
   std::string_view text;  // without the line end
   bool bare_lf = false;
-  bool ctl = false;  // has_ctl(text)
+  bool ctl = false;  // text holds a control byte
 };
 
-// Takes the next line (through its LF) off `r`; false when `r` holds no LF.
+// Takes the next line (through its LF) off `r`; false when `r` holds no LF. The common line,
+// with no control byte before its CRLF or LF, is found in one pass; any other goes through a
+// search for the LF and is marked as holding a control byte.
 bool take_line(ByteReader& r, Line* line) noexcept {
   const std::string_view rest = as_chars(r.rest());
-  const size_t lf = rest.find('\n');
-  if (lf == std::string_view::npos) return false;
+  const size_t c = find_ctl(rest);
+  if (c == std::string_view::npos) return false;  // LF is a control byte: there is none
+  size_t lf = c;
+  line->ctl = false;
+  if (rest[c] == '\r' && c + 1 < rest.size() && rest[c + 1] == '\n') {
+    lf = c + 1;
+  } else if (rest[c] != '\n') {
+    lf = rest.find('\n', c);
+    if (lf == std::string_view::npos) return false;
+    line->ctl = true;  // rest[c] lies inside the line (a CRLF at c was the case above)
+  }
   std::string_view text = as_chars(r.bytes(lf + 1)).substr(0, lf);
   line->bare_lf = text.empty() || text.back() != '\r';
   if (!line->bare_lf) text.remove_suffix(1);
   line->text = text;
-  line->ctl = has_ctl(text);
   return true;
 }
 
