@@ -34,8 +34,9 @@ std::string bench_http_get(const std::string& host, const std::string& path);
 mt::ByteVector bench_quic_short(size_t len, uint64_t seed);
 // The client Initial packets that carry a QUIC `hello` on the client's flow `up` (Ethernet, IP,
 // UDP): one, or two when `split` (the CRYPTO data cut in half). CIDs of 8 bytes from the seeds.
-std::vector<mt::ByteVector> bench_quic_initials(const mt::PacketBuilder& up, const mt::ByteVector& hello,
-                                                bool split, uint64_t dcid_seed, uint64_t scid_seed);
+std::vector<mt::ByteVector> bench_quic_initials(const mt::PacketBuilder& up,
+                                                const mt::ByteVector& hello, bool split,
+                                                uint64_t dcid_seed, uint64_t scid_seed);
 // `packets` short-header packets after the handshake, cycling through `pool`: two from the
 // server, then a 60-byte client acknowledgement.
 std::vector<mt::ByteVector> bench_quic_short_exchange(const mt::PacketBuilder& up,
@@ -65,5 +66,22 @@ class FlowRewriter {
   size_t l4_sum_ = 0;
   bool tcp_ = false;
 };
+
+// Fills a flow table of `capacity` flows with twice as many other flows, so that every new flow
+// of a benchmark evicts one, as on a busy link: SYNs from 10.2.0.0/16 to kBenchWeb:443 with TCP
+// sequence number `seq`, each a distinct 5-tuple (FlowRewriter), handed to `feed` one by one.
+template <typename Feed>
+void feed_prefill_syns(uint32_t capacity, uint32_t seq, Feed&& feed) {
+  mt::TcpOptions opts;
+  opts.seq = seq;
+  opts.flags = mt::tcp_flags::kSyn;
+  mt::ByteVector syn =
+      mt::PacketBuilder().ethernet().ipv4("10.2.0.1", kBenchWeb).tcp(40000, 443, opts).build();
+  const FlowRewriter rw(syn);
+  for (uint32_t n = 0; n < 2 * capacity; ++n) {
+    rw.set_flow(syn, n);
+    feed(syn);
+  }
+}
 
 }  // namespace muhafiz::perf

@@ -206,20 +206,10 @@ std::vector<Case> make_cases() {
 // Fills the table with flows that none of the measured ones will find (client 10.2.x.x),
 // twice its capacity, so that every later new flow evicts one.
 void fill_flow_table(ex::Extractor& extractor, uint32_t capacity) {
-  mt::TcpOptions opts;
-  opts.seq = kClientIsn;
-  opts.flags = mt::tcp_flags::kSyn;
-  ByteVector syn = PacketBuilder()
-                       .ethernet()
-                       .ipv4("10.2.0.1", muhafiz::perf::kBenchWeb)
-                       .tcp(40000, 443, opts)
-                       .build();
-  const FlowRewriter rw(syn);
   CountingSink sink;
-  for (uint32_t n = 0; n < 2 * capacity; ++n) {
-    rw.set_flow(syn, n);
+  muhafiz::perf::feed_prefill_syns(capacity, kClientIsn, [&](const mt::ByteVector& syn) {
     extractor.process(parse::LinkType::kEthernet, syn, 0, 0, sink);
-  }
+  });
 }
 
 uint64_t error_counters(const ex::ExtractStats& s) {

@@ -764,19 +764,9 @@ struct Harness {
 // Fills the flow table with twice its capacity of other flows' SYNs (10.2.0.0/16 -> port 443),
 // so that each new flow of the mix evicts one, as on a busy link.
 void prefill(Run& run, uint32_t capacity) {
-  mt::TcpOptions opts;
-  opts.seq = 1;
-  opts.flags = mt::tcp_flags::kSyn;
-  ByteVector syn = PacketBuilder()
-                       .ethernet()
-                       .ipv4("10.2.0.1", muhafiz::perf::kBenchWeb)
-                       .tcp(40000, 443, opts)
-                       .build();
-  const muhafiz::perf::FlowRewriter rw(syn);
-  for (uint32_t n = 0; n < 2 * capacity; ++n) {
-    rw.set_flow(syn, n);
+  muhafiz::perf::feed_prefill_syns(capacity, 1, [&](const ByteVector& syn) {
     run.handle(parse::Bytes(syn.data(), syn.size()));
-  }
+  });
 }
 
 std::unique_ptr<Run> start_run(const Mix& m, const Harness& h) {
