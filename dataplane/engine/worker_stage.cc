@@ -150,24 +150,18 @@ void WorkerStage::prepare(parse::Bytes frame, PreparedFrame* out) const noexcept
   out->frame = frame;
   out->status = parse::decode_packet(parse::LinkType::kEthernet, frame, &out->info);
   out->keyed = out->status != ParseStatus::kMalformed && out->info.family != parse::IpFamily::kNone;
+  out->hashed = false;  // the engine reuses its PreparedFrames burst after burst
   if (!out->keyed) return;
   out->flow.key = flow::make_flow_key(out->info, &out->flow.dir);
   // Hashed only when a table will be read: most UDP meets neither while no flow is decided.
-  const bool uses_flow =
-      out->status == ParseStatus::kOk && extract::Extractor::uses_flow(out->info);
-  out->hashed = uses_flow || cache_.occupied() != 0;
-  // A UDP payload that will be read (DNS, QUIC): its second line, where a question runs on
-  // past the line the headers were read from. Not for other traffic: bulk payloads are never
-  // read, and fetching them costs memory bandwidth.
-  const parse::Bytes payload = out->info.l4_payload;
-  if (out->status == ParseStatus::kOk && out->info.l4_proto == parse::kIpProtoUdp &&
-      payload.size() > 64 && (uses_flow || out->info.dst_port == 53 || out->info.src_port == 53))
-    __builtin_prefetch(payload.data() + 64);
-  if (!out->hashed) return;
-  out->flow.hash = flow::hash_flow_key(out->flow.key);
-  cache_.prefetch(out->flow.hash);
-  if (out->status != ParseStatus::kOk) return;
-  if (uses_flow) extractor_.prefetch_flow(out->flow.hash);
+  out->hashed = (out->status == ParseStatus::kOk && extract::Extractor::uses_flow(out->info)) ||
+                cache_.occupied() != 0;
+  if (out->hashed) {
+    out->flow.hash = flow::hash_flow_key(out->flow.key);
+    cache_.prefetch(out->flow.hash);
+  }
+  if (out->status == ParseStatus::kOk)
+    extractor_.prefetch(out->info, out->hashed ? &out->flow : nullptr);
 }
 
 Decision WorkerStage::process(parse::Bytes frame, MatchSource* rules,

@@ -193,6 +193,16 @@ void Extractor::process(parse::LinkType link, Bytes frame, uint64_t frame_no, ui
   process_packet(pkt, frame_no, now, sink);
 }
 
+void Extractor::prefetch(const parse::PacketInfo& pkt, const FlowRef* ref) const noexcept {
+  const bool flow = uses_flow(pkt);
+  if (flow && ref != nullptr) flows_.prefetch(ref->hash);
+  const Bytes payload = pkt.l4_payload;
+  if (pkt.l4_proto == parse::kIpProtoUdp && payload.size() > 64 &&
+      (flow || is_dns_port(pkt.src_port) || is_dns_port(pkt.dst_port))) {
+    __builtin_prefetch(payload.data() + 64);
+  }
+}
+
 flow::Flow& Extractor::lookup_flow(const parse::PacketInfo& pkt, const FlowRef* ref, uint64_t now,
                                    uint8_t* dir) noexcept {
   if (ref != nullptr) {

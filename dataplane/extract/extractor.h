@@ -91,10 +91,13 @@ class Extractor {
   };
   void process_packet(const parse::PacketInfo& pkt, const FlowRef* ref, uint64_t frame_no,
                       uint64_t now, ObservationSink& sink) noexcept;
-  // Whether process_packet would look pkt's flow up (TCP, and UDP that may be QUIC), and the
-  // prefetch a burst issues ahead for it (flow::FlowTable::prefetch).
+  // Whether process_packet would look pkt's flow up (TCP, and UDP that may be QUIC).
   static bool uses_flow(const parse::PacketInfo& pkt) noexcept;
-  void prefetch_flow(uint64_t hash) const noexcept { flows_.prefetch(hash); }
+  // Starts fetching what process_packet will read for a decoded packet, so a burst's misses
+  // overlap: its flow's table lines (with ref, when it uses a flow) and the second line of a UDP
+  // payload it will parse (DNS-family ports, QUIC), where a question runs on past the line the
+  // headers were read from. Bulk payloads are never read, so they are not fetched.
+  void prefetch(const parse::PacketInfo& pkt, const FlowRef* ref) const noexcept;
 
   const ExtractStats& stats() const noexcept { return stats_; }
   const flow::FlowTable& flows() const noexcept { return flows_; }

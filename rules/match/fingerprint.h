@@ -43,6 +43,16 @@ inline uint64_t extend(uint64_t parent, const char* label, size_t len) noexcept 
   return fold_mul(h, kMulB ^ parent);
 }
 
+// Bytes [i, end) of a string starting at p (1-7 of them) as load_tail gives them, reading only
+// inside [p, p + end): one 8-byte load ending at `end` and shifted down, or byte by byte when the
+// string is shorter than a word.
+inline uint64_t load_tail_before(const char* p, size_t i, size_t end) noexcept {
+  if (end < 8) return load_tail(p + i, end - i);
+  uint64_t w;
+  std::memcpy(&w, p + end - 8, 8);
+  return w >> (8 * (8 - (end - i)));
+}
+
 // Same value as extend(parent, s.data() + begin, end - begin) for the label s[begin, end), with
 // the last 1-7 bytes read by one 8-byte load that stays inside s: forward from the tail when 8
 // bytes remain in s, else backward from the label's end, else (a host under 8 bytes) byte by
@@ -58,16 +68,12 @@ inline uint64_t extend_in(uint64_t parent, std::string_view s, size_t begin, siz
     h = fold_mul(h ^ w, kMulA);
   }
   if (i < end) {
-    const size_t k = end - i;  // 1..7
     uint64_t w;
     if (i + 8 <= s.size()) {
       std::memcpy(&w, p + i, 8);
-      w &= ~uint64_t{0} >> (64 - 8 * k);
-    } else if (end >= 8) {
-      std::memcpy(&w, p + end - 8, 8);
-      w >>= 8 * (8 - k);
+      w &= ~uint64_t{0} >> (64 - 8 * (end - i));  // end - i is 1..7
     } else {
-      w = load_tail(p + i, k);
+      w = load_tail_before(p, i, end);
     }
     h = fold_mul(h ^ w, kMulA);
   }

@@ -110,11 +110,8 @@ std::string_view normalise_host(std::string_view in, char* buf, uint16_t* dots,
     uint64_t w;
     if (i + 8 <= n) {
       std::memcpy(&w, p + i, 8);
-    } else if (n >= 8) {  // the last 1-7 bytes: one load ending at the end, shifted down
-      std::memcpy(&w, p + n - 8, 8);
-      w >>= 8 * (8 - (n - i));
     } else {
-      w = fp::load_tail(p, n);
+      w = fp::load_tail_before(p, i, n);  // the last 1-7 bytes
     }
     any_upper |= upper_of(w);
     const uint64_t x = w ^ ('.' * kOnes);
@@ -933,7 +930,6 @@ void Matcher::match_ip(const IpAddress& ip, Accumulator& acc) const noexcept {
 
 bool Matcher::match_patterns(std::string_view host, std::string_view path, bool http,
                              MatchScratch& scratch, Accumulator& acc) const noexcept {
-  if (!host_db_ && !(http && url_db_)) return true;
   if (scratch.owner_ != this || !scratch.hs_) return false;
   struct Ctx {
     const Matcher* m;

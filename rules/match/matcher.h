@@ -173,6 +173,7 @@ class Matcher {
   void match_url_paths(const snapshot::Hit* hits, uint32_t begin, uint32_t end, size_t host_len,
                        std::string_view path, Accumulator& acc) const noexcept;
   void match_ip(const IpAddress& ip, Accumulator& acc) const noexcept;
+  // Called only when there is a database to scan (host_db_, or url_db_ for HTTP).
   bool match_patterns(std::string_view host, std::string_view path, bool http,
                       MatchScratch& scratch, Accumulator& acc) const noexcept;
   std::string_view string_at(snapshot::StrRef ref) const noexcept;
