@@ -550,6 +550,7 @@ void Matcher::validate_and_bind(std::string_view name) {
       fail_at("ip hit", j, "entry, list or action out of range");
     if (hit.prefix_len > 128) fail_at("ip hit", j, "prefix length over 128");
   }
+  ip_filter_ = IpPrefilter(ip_hits_);
 
   // Hyperscan checks its own header and platform; our checksum already covered the bytes.
   auto load_db = [&](std::span<const uint8_t> bytes, const char* what) {
@@ -691,6 +692,8 @@ std::optional<ObservationKind> observation_kind_from_string(std::string_view s) 
 // The hot path: no allocation, no exceptions, every loop bounded by a table or a named limit.
 
 Verdict Matcher::match(const Observation& obs, MatchScratch& scratch) const noexcept {
+  // The dataplane asks this for every packet's destination; nearly all are on no list.
+  if (obs.kind == ObservationKind::kIp && !ip_filter_.may_match(obs.ip)) return Verdict{};
   Accumulator acc;
   acc.lists = lists_;
   bool patterns_ok = true;

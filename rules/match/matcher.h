@@ -15,6 +15,7 @@
 
 #include "rules/list/model.h"
 #include "rules/match/ip_address.h"
+#include "rules/match/ip_prefilter.h"
 #include "rules/match/snapshot_format.h"
 #include "rules/match/tag_filter.h"
 
@@ -143,6 +144,8 @@ class Matcher {
   MatchScratch make_scratch() const;
 
   Verdict match(const Observation& obs, MatchScratch& scratch) const noexcept;
+  // False when no ip entry can match `ip` (match() asks this first; ip_prefilter.h).
+  bool may_match_ip(const IpAddress& ip) const noexcept { return ip_filter_.may_match(ip); }
 
   uint32_t list_count() const noexcept { return static_cast<uint32_t>(lists_.size()); }
   ListInfo list(uint32_t index) const noexcept;  // index < list_count()
@@ -195,6 +198,7 @@ class Matcher {
   std::span<const snapshot::IpHit> ip_hits_;
   // Tags of every occupied host slot: most suffixes of most lookups stop here (tag_filter.h).
   TagFilter host_filter_;
+  IpPrefilter ip_filter_;  // built at load from ip_hits_
   uint32_t host_capacity_ = 0;
   uint32_t hashed_capacity_ = 0;
   uint64_t seed_ = 0;

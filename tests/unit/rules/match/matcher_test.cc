@@ -324,6 +324,52 @@ TEST(MatcherIp, DefaultRoutesStayInTheirFamily) {
   EXPECT_EQ(r.id_of(r.ip("203.0.113.9")), "all4");
 }
 
+// Compiled prefixes of random lengths in both families, each looked up at random addresses
+// inside it through match() (which asks the ip prefilter first) and, for IPv4, in the
+// IPv4-mapped IPv6 form too: every one matches, so the prefilter stops none of them.
+TEST(MatcherIp, RandomPrefixesThroughThePrefilter) {
+  std::mt19937_64 rng(5);
+  std::vector<Entry> entries;
+  std::vector<std::pair<IpAddress, unsigned>> prefixes;
+  for (int i = 0; i < 96; ++i) {
+    const bool v4 = i % 2 == 0;
+    IpAddress a;
+    a.family = v4 ? IpFamily::kV4 : IpFamily::kV6;
+    for (size_t b = 0; b < (v4 ? 4u : 16u); ++b) a.bytes[b] = static_cast<uint8_t>(rng());
+    const auto len = static_cast<unsigned>(v4 ? 8 + rng() % 25 : 16 + rng() % 113);
+    std::array<uint8_t, 16> m = a.mapped();
+    mask_prefix(&m, v4 ? len + kIpv4MappedPrefix : len);
+    if (v4) {
+      std::copy(m.begin() + 12, m.end(), a.bytes.begin());
+    } else {
+      a.bytes = m;
+    }
+    prefixes.emplace_back(a, len);
+    entries.push_back(make_entry(K::kIp, to_string(a) + "/" + std::to_string(len)));
+  }
+  auto r = build({make_list("pta", std::move(entries))});
+  for (const auto& [base, len] : prefixes) {
+    for (int i = 0; i < 50; ++i) {
+      IpAddress a = base;
+      const unsigned bits = base.family == IpFamily::kV4 ? 32 : 128;
+      for (unsigned bit = len; bit < bits; ++bit) {
+        if (rng() & 1)
+          a.bytes[bit / 8] = static_cast<uint8_t>(a.bytes[bit / 8] ^ (0x80u >> (bit % 8)));
+      }
+      Observation o;
+      o.kind = ObservationKind::kIp;
+      o.ip = a;
+      ASSERT_TRUE(r.matcher->match(o, r.scratch).matched) << to_string(a) << " in /" << len;
+      ASSERT_TRUE(r.matcher->may_match_ip(a)) << to_string(a);
+      if (base.family == IpFamily::kV4) {
+        o.ip.family = IpFamily::kV6;
+        o.ip.bytes = a.mapped();
+        ASSERT_TRUE(r.matcher->match(o, r.scratch).matched) << to_string(o.ip);
+      }
+    }
+  }
+}
+
 // ---- patterns ----------------------------------------------------------------------------------
 
 TEST(MatcherPattern, HostAndUrlExpressions) {
