@@ -8,17 +8,39 @@
 
 namespace muhafiz::flow {
 
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "load_be swaps bytes");
+uint64_t load_be(const uint8_t* p, size_t n) noexcept {  // n is 4 or 8, a constant when inlined
+  uint64_t v = 0;
+  std::memcpy(&v, p, n);
+  v = __builtin_bswap64(v);
+  return n == 8 ? v : v >> 32;
+}
+
+}  // namespace
+
 FlowKey make_flow_key(const parse::PacketInfo& pkt, uint8_t* dir) noexcept {
   FlowKey k;
   k.family = static_cast<uint8_t>(pkt.family);
   k.proto = pkt.l4_proto;
-  const size_t n = pkt.family == IpFamily::kV4 ? 4 : 16;
-  const int c = std::memcmp(pkt.src.bytes, pkt.dst.bytes, n);
-  const bool src_low = c < 0 || (c == 0 && pkt.src_port <= pkt.dst_port);
-  const IpAddress& lo = src_low ? pkt.src : pkt.dst;
-  const IpAddress& hi = src_low ? pkt.dst : pkt.src;
-  std::memcpy(k.addr_lo, lo.bytes, n);
-  std::memcpy(k.addr_hi, hi.bytes, n);
+  // The addresses compare as big-endian numbers (memcmp's order) and are copied at a fixed size
+  // per family: no libc call per packet.
+  bool src_low;
+  auto order = [&](uint64_t s_hi, uint64_t s_lo, uint64_t d_hi, uint64_t d_lo) {
+    return s_hi < d_hi ||
+           (s_hi == d_hi && (s_lo < d_lo || (s_lo == d_lo && pkt.src_port <= pkt.dst_port)));
+  };
+  if (pkt.family == IpFamily::kV4) {
+    src_low = order(load_be(pkt.src.bytes, 4), 0, load_be(pkt.dst.bytes, 4), 0);
+    std::memcpy(k.addr_lo, (src_low ? pkt.src : pkt.dst).bytes, 4);
+    std::memcpy(k.addr_hi, (src_low ? pkt.dst : pkt.src).bytes, 4);
+  } else {
+    src_low = order(load_be(pkt.src.bytes, 8), load_be(pkt.src.bytes + 8, 8),
+                    load_be(pkt.dst.bytes, 8), load_be(pkt.dst.bytes + 8, 8));
+    std::memcpy(k.addr_lo, (src_low ? pkt.src : pkt.dst).bytes, 16);
+    std::memcpy(k.addr_hi, (src_low ? pkt.dst : pkt.src).bytes, 16);
+  }
   k.port_lo = src_low ? pkt.src_port : pkt.dst_port;
   k.port_hi = src_low ? pkt.dst_port : pkt.src_port;
   *dir = src_low ? 0 : 1;

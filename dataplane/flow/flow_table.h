@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <type_traits>
@@ -26,8 +27,12 @@ struct FlowKey {
   uint8_t proto = 0;
   uint16_t port_lo = 0, port_hi = 0;
   uint8_t addr_lo[16] = {}, addr_hi[16] = {};
-  bool operator==(const FlowKey&) const noexcept = default;
+  // One compare of the whole key: the defaulted operator compares the address arrays byte by
+  // byte (about 230 instructions a call by callgrind), and every packet of a flow pays it in the
+  // flow table and the verdict cache. The key has no padding, so its bytes are its value.
+  bool operator==(const FlowKey& o) const noexcept { return std::memcmp(this, &o, sizeof o) == 0; }
 };
+static_assert(sizeof(FlowKey) == 38 && std::has_unique_object_representations_v<FlowKey>);
 
 // Builds the canonical key; *dir is 0 when the packet goes from the lower endpoint, else 1.
 FlowKey make_flow_key(const parse::PacketInfo& pkt, uint8_t* dir) noexcept;

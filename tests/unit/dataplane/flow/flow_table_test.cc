@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <random>
+#include <utility>
+
 namespace muhafiz::flow {
 namespace {
 
@@ -37,6 +41,63 @@ TEST(FlowKey, SameAddressOrdersByPort) {
   const FlowKey b = make_flow_key(packet(1, 53, 1, 5000), &d2);
   EXPECT_EQ(a, b);
   EXPECT_NE(d1, d2);
+}
+
+// Against the definition, for random packets of both families (addresses drawn from a few
+// values so equal addresses and equal ports occur): the lower endpoint is the smaller address
+// in byte order, then the smaller port; the key holds it first; both directions give one key;
+// an IPv4 key ignores whatever lies past the address's 4 bytes.
+TEST(FlowKey, MatchesTheDefinitionForRandomPackets) {
+  std::mt19937_64 rng(17);
+  auto draw = [&](parse::IpAddress* a, IpFamily f) {
+    a->family = f;
+    for (uint8_t& b : a->bytes) b = static_cast<uint8_t>(rng() % 8 == 0 ? rng() : 0);
+  };
+  for (int i = 0; i < 20'000; ++i) {
+    parse::PacketInfo p;
+    p.family = i % 2 ? IpFamily::kV6 : IpFamily::kV4;
+    p.l4_proto = parse::kIpProtoUdp;
+    draw(&p.src, p.family);
+    draw(&p.dst, p.family);
+    if (rng() % 4 == 0) p.dst = p.src;
+    p.src_port = static_cast<uint16_t>(rng() % 3);
+    p.dst_port = static_cast<uint16_t>(rng() % 3);
+    const size_t n = p.family == IpFamily::kV4 ? 4 : 16;
+    const int c = std::memcmp(p.src.bytes, p.dst.bytes, n);
+    const bool src_low = c < 0 || (c == 0 && p.src_port <= p.dst_port);
+    uint8_t dir = 9;
+    const FlowKey k = make_flow_key(p, &dir);
+    ASSERT_EQ(dir, src_low ? 0 : 1) << i;
+    const parse::IpAddress& lo = src_low ? p.src : p.dst;
+    const parse::IpAddress& hi = src_low ? p.dst : p.src;
+    FlowKey want;
+    want.family = static_cast<uint8_t>(p.family);
+    want.proto = p.l4_proto;
+    want.port_lo = src_low ? p.src_port : p.dst_port;
+    want.port_hi = src_low ? p.dst_port : p.src_port;
+    std::memcpy(want.addr_lo, lo.bytes, n);
+    std::memcpy(want.addr_hi, hi.bytes, n);
+    ASSERT_EQ(k, want) << i;
+    parse::PacketInfo back = p;
+    std::swap(back.src, back.dst);
+    std::swap(back.src_port, back.dst_port);
+    uint8_t back_dir = 9;
+    ASSERT_EQ(make_flow_key(back, &back_dir), k) << i;
+    if (c != 0 || p.src_port != p.dst_port) {
+      ASSERT_NE(back_dir, dir) << i;
+    }
+  }
+}
+
+// The whole-key compare sees every field.
+TEST(FlowKey, EqualityComparesEveryByte) {
+  const FlowKey base;
+  for (size_t i = 0; i < sizeof(FlowKey); ++i) {
+    FlowKey k;
+    reinterpret_cast<uint8_t*>(&k)[i] = 1;
+    EXPECT_FALSE(k == base) << "byte " << i;
+    EXPECT_TRUE(k == k);
+  }
 }
 
 TEST(FlowTable, LookupFindsTheSameFlow) {
