@@ -1,6 +1,7 @@
 #include "dataplane/parse/packet.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace muhafiz::parse {
 namespace {
@@ -76,8 +77,14 @@ void Decoder::set_addresses(IpFamily family, Bytes src, Bytes dst) noexcept {
   out_->family = family;
   out_->src = IpAddress{family, {}};
   out_->dst = IpAddress{family, {}};
-  std::copy(src.begin(), src.end(), out_->src.bytes);
-  std::copy(dst.begin(), dst.end(), out_->dst.bytes);
+  // Fixed-size copies (the callers read exactly 4 or 16 bytes): no libc call per packet.
+  if (src.size() == 4 && dst.size() == 4) {
+    std::memcpy(out_->src.bytes, src.data(), 4);
+    std::memcpy(out_->dst.bytes, dst.data(), 4);
+  } else if (src.size() == 16 && dst.size() == 16) {
+    std::memcpy(out_->src.bytes, src.data(), 16);
+    std::memcpy(out_->dst.bytes, dst.data(), 16);
+  }
 }
 
 ByteReader Decoder::bounded(ByteReader& r, size_t declared, bool take_all) noexcept {

@@ -18,7 +18,22 @@ TEST(ByteReader, ReadsBigEndianIntegers) {
   EXPECT_EQ(r.offset(), 10u);
   EXPECT_EQ(r.remaining(), 5u);
   EXPECT_TRUE(r.ok());
+  ByteReader w(d.data() + 2, 9);  // at an odd address: the loads are unaligned
+  EXPECT_EQ(w.read_u64be(), 0x030405060708090aull);
+  EXPECT_EQ(w.read_u8(), 0x0b);
+  EXPECT_TRUE(w.ok());
 }
+
+// The same reads in a constant expression take the byte-by-byte path.
+constexpr uint64_t kConstRead = [] {
+  constexpr std::array<uint8_t, 8> d = {0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04};
+  ByteReader r(d.data(), d.size());
+  const uint64_t a = r.read_u16be();
+  const uint64_t b = r.read_u16be();
+  const uint64_t c = r.read_u32be();
+  return (a << 48) | (b << 32) | c;
+}();
+static_assert(kConstRead == 0xdeadbeef01020304ull);
 
 TEST(ByteReader, ShortReadIsStickyAndReturnsZero) {
   const std::array<uint8_t, 3> d = {0xff, 0xff, 0xff};
