@@ -46,6 +46,9 @@ class RulesetSource final : public MatchSource {
   rules::Verdict match(const rules::Observation& obs) noexcept override {
     return rs_->match(obs, worker_);
   }
+  bool may_match_ip(const rules::IpAddress& ip) noexcept override {
+    return rs_->matcher().may_match_ip(ip);
+  }
   uint64_t version() const noexcept override { return rs_->version(); }
   uint64_t list_version(uint32_t list) const noexcept override { return rs_->list_version(list); }
 

@@ -55,6 +55,9 @@ class MatchSource {
  public:
   virtual ~MatchSource() = default;
   virtual rules::Verdict match(const rules::Observation& obs) noexcept = 0;
+  // False when no ip entry can match `ip` (rules::Matcher::may_match_ip): asked for every
+  // packet's destination before the full check.
+  virtual bool may_match_ip(const rules::IpAddress& ip) noexcept = 0;
   virtual uint64_t version() const noexcept = 0;                    // ruleset version, 1 and up
   virtual uint64_t list_version(uint32_t list) const noexcept = 0;  // rules::ListMeta::version
 };

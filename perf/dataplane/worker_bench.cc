@@ -194,6 +194,7 @@ class BenchSource final : public eng::MatchSource {
   rules::Verdict match(const rules::Observation& obs) noexcept override {
     return m_.match(obs, scratch_);
   }
+  bool may_match_ip(const rules::IpAddress& ip) noexcept override { return m_.may_match_ip(ip); }
   uint64_t version() const noexcept override { return 1; }
   uint64_t list_version(uint32_t list) const noexcept override {
     return list < m_.list_count() ? m_.list(list).version : 0;

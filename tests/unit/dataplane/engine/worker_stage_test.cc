@@ -38,6 +38,9 @@ class TestRules final : public MatchSource {
   rules::Verdict match(const rules::Observation& obs) noexcept override {
     return matcher_->match(obs, scratch_);
   }
+  bool may_match_ip(const rules::IpAddress& ip) noexcept override {
+    return matcher_->may_match_ip(ip);
+  }
   uint64_t version() const noexcept override { return 3; }
   uint64_t list_version(uint32_t list) const noexcept override {
     return list < matcher_->list_count() ? matcher_->list(list).version : 0;
