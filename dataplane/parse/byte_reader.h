@@ -153,6 +153,23 @@ class ByteReader {
   bool ok_ = true;
 };
 
+// A big-endian field at `off` inside a header the caller took whole (ByteReader::bytes), so a
+// fixed header costs one bounds check instead of one per field; 0 when the field is not inside.
+inline uint16_t be16_at(Bytes h, size_t off) noexcept {
+  if (off > h.size() || h.size() - off < 2) return 0;
+  uint16_t v;
+  std::memcpy(&v, h.data() + off, 2);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap16(v);
+  return v;
+}
+inline uint32_t be32_at(Bytes h, size_t off) noexcept {
+  if (off > h.size() || h.size() - off < 4) return 0;
+  uint32_t v;
+  std::memcpy(&v, h.data() + off, 4);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap32(v);
+  return v;
+}
+
 // Views bytes as characters (packet text such as HTTP headers or SNI).
 inline std::string_view as_chars(Bytes b) noexcept {
   return {reinterpret_cast<const char*>(b.data()), b.size()};

@@ -127,18 +127,18 @@ bool Decoder::enter_tunnel() noexcept {
 }
 
 ParseStatus Decoder::ipv4(ByteReader& r, Layer* next) noexcept {
-  const uint8_t ver_ihl = r.read_u8();
-  const size_t header_len = size_t{ver_ihl & 0x0fu} * 4;
-  r.skip(1);  // DSCP/ECN
-  const uint16_t total_len = r.read_u16be();
-  r.skip(2);  // identification
-  const uint16_t frag = r.read_u16be();
-  r.skip(1);  // TTL
-  const uint8_t proto = r.read_u8();
-  r.skip(2);  // checksum: not verified, NIC offload leaves it wrong in captures
-  const Bytes src = r.bytes(4);
-  const Bytes dst = r.bytes(4);
+  // The fixed header in one read: version/IHL, DSCP/ECN, total length, identification,
+  // flags/fragment offset, TTL, protocol, checksum (not verified: NIC offload leaves it wrong in
+  // captures), source, destination.
+  const Bytes h = r.bytes(kIpv4MinHeaderLen);
   if (!r.ok()) return truncated();
+  const uint8_t ver_ihl = h[0];
+  const size_t header_len = size_t{ver_ihl & 0x0fu} * 4;
+  const uint16_t total_len = be16_at(h, 2);
+  const uint16_t frag = be16_at(h, 6);
+  const uint8_t proto = h[9];
+  const Bytes src = h.subspan(12, 4);
+  const Bytes dst = h.subspan(16, 4);
   if ((ver_ihl >> 4) != 4 || header_len < kIpv4MinHeaderLen ||
       (total_len != 0 && total_len < header_len)) {
     flag(kBadIpHeaderBit);
@@ -233,13 +233,15 @@ ParseStatus Decoder::ipv6(ByteReader& r, Layer* next) noexcept {
 ParseStatus Decoder::transport(ByteReader& r, uint8_t proto, Layer* next) noexcept {
   switch (proto) {
     case kIpProtoTcp: {
-      out_->src_port = r.read_u16be();
-      out_->dst_port = r.read_u16be();
-      out_->tcp_seq = r.read_u32be();
-      out_->tcp_ack = r.read_u32be();
-      const uint16_t off_flags = r.read_u16be();
-      r.skip(6);  // window, checksum, urgent pointer
+      // Ports, sequence, acknowledgement, data offset and flags; then window, checksum and
+      // urgent pointer, unused.
+      const Bytes h = r.bytes(kTcpMinHeaderLen);
       if (!r.ok()) return truncated();
+      out_->src_port = be16_at(h, 0);
+      out_->dst_port = be16_at(h, 2);
+      out_->tcp_seq = be32_at(h, 4);
+      out_->tcp_ack = be32_at(h, 8);
+      const uint16_t off_flags = be16_at(h, 12);
       const size_t header_len = static_cast<size_t>(off_flags >> 12) * 4;
       out_->tcp_flags = static_cast<uint8_t>(off_flags & 0xff);
       if (header_len < kTcpMinHeaderLen) {
@@ -252,11 +254,11 @@ ParseStatus Decoder::transport(ByteReader& r, uint8_t proto, Layer* next) noexce
       return ParseStatus::kOk;
     }
     case kIpProtoUdp: {
-      out_->src_port = r.read_u16be();
-      out_->dst_port = r.read_u16be();
-      const uint16_t len = r.read_u16be();
-      r.skip(2);  // checksum
+      const Bytes h = r.bytes(kUdpHeaderLen);  // ports, length, checksum (unused)
       if (!r.ok()) return truncated();
+      out_->src_port = be16_at(h, 0);
+      out_->dst_port = be16_at(h, 2);
+      const uint16_t len = be16_at(h, 4);
       if (len != 0 && len < kUdpHeaderLen) {
         flag(kBadL4HeaderBit);
         return ParseStatus::kMalformed;

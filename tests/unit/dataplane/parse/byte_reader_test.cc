@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstdint>
 
 namespace muhafiz::parse {
 namespace {
@@ -34,6 +35,21 @@ constexpr uint64_t kConstRead = [] {
   return (a << 48) | (b << 32) | c;
 }();
 static_assert(kConstRead == 0xdeadbeef01020304ull);
+
+// Fields of a header taken whole: big-endian, at any offset, 0 when not wholly inside.
+TEST(ByteReader, FieldsOfAWholeHeader) {
+  const std::array<uint8_t, 7> d = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde};
+  const Bytes h(d);
+  EXPECT_EQ(be16_at(h, 0), 0x1234);
+  EXPECT_EQ(be16_at(h, 5), 0xbcde);
+  EXPECT_EQ(be32_at(h, 1), 0x3456789au);
+  EXPECT_EQ(be32_at(h, 3), 0x789abcdeu);
+  EXPECT_EQ(be16_at(h, 6), 0);  // one byte left
+  EXPECT_EQ(be32_at(h, 4), 0u);
+  EXPECT_EQ(be16_at(h, 8), 0);  // past the end
+  EXPECT_EQ(be32_at(h, SIZE_MAX - 1), 0u);
+  EXPECT_EQ(be16_at(Bytes{}, 0), 0);
+}
 
 TEST(ByteReader, ShortReadIsStickyAndReturnsZero) {
   const std::array<uint8_t, 3> d = {0xff, 0xff, 0xff};
