@@ -32,6 +32,20 @@ class ByteReader {
   // The whole buffer this reader walks (for decoders that follow offsets, e.g. DNS pointers).
   [[nodiscard]] constexpr Bytes whole() const noexcept { return data_; }
 
+  // A big-endian value loaded from memory, in host order.
+  template <typename T>
+  static T be_to_host(T v) noexcept {
+    if constexpr (std::endian::native == std::endian::big) {
+      return v;
+    } else if constexpr (sizeof(T) == 2) {
+      return __builtin_bswap16(v);
+    } else if constexpr (sizeof(T) == 4) {
+      return __builtin_bswap32(v);
+    } else {
+      return __builtin_bswap64(v);
+    }
+  }
+
   // Marks the reader failed (a decoder found a semantic error it wants to be sticky).
   constexpr void fail() noexcept { ok_ = false; }
 
@@ -135,18 +149,6 @@ class ByteReader {
     for (size_t i = 0; i < N; ++i) v = (v << 8) | p[i];
     return v;
   }
-  template <typename T>
-  static T be_to_host(T v) noexcept {
-    if constexpr (std::endian::native == std::endian::big) {
-      return v;
-    } else if constexpr (sizeof(T) == 2) {
-      return __builtin_bswap16(v);
-    } else if constexpr (sizeof(T) == 4) {
-      return __builtin_bswap32(v);
-    } else {
-      return __builtin_bswap64(v);
-    }
-  }
 
   Bytes data_{};
   size_t pos_ = 0;
@@ -155,20 +157,15 @@ class ByteReader {
 
 // A big-endian field at `off` inside a header the caller took whole (ByteReader::bytes), so a
 // fixed header costs one bounds check instead of one per field; 0 when the field is not inside.
-inline uint16_t be16_at(Bytes h, size_t off) noexcept {
-  if (off > h.size() || h.size() - off < 2) return 0;
-  uint16_t v;
-  std::memcpy(&v, h.data() + off, 2);
-  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap16(v);
-  return v;
+template <typename T>
+T be_at(Bytes h, size_t off) noexcept {
+  if (off > h.size() || h.size() - off < sizeof(T)) return 0;
+  T v;
+  std::memcpy(&v, h.data() + off, sizeof(T));
+  return ByteReader::be_to_host(v);
 }
-inline uint32_t be32_at(Bytes h, size_t off) noexcept {
-  if (off > h.size() || h.size() - off < 4) return 0;
-  uint32_t v;
-  std::memcpy(&v, h.data() + off, 4);
-  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap32(v);
-  return v;
-}
+inline uint16_t be16_at(Bytes h, size_t off) noexcept { return be_at<uint16_t>(h, off); }
+inline uint32_t be32_at(Bytes h, size_t off) noexcept { return be_at<uint32_t>(h, off); }
 
 // Views bytes as characters (packet text such as HTTP headers or SNI).
 inline std::string_view as_chars(Bytes b) noexcept {
