@@ -97,6 +97,10 @@ ParseStatus parse_alpn(ByteReader e, ClientHello* out) noexcept {
 ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
   uint16_t seen[kMaxTlsExtensions];
   size_t count = 0;
+  // A 256-bit summary of the types seen, so a type whose bit is clear (nearly every one in a
+  // real hello) skips the scan of `seen`: the scan made duplicate detection quadratic, ~600
+  // instructions for a browser's 16-20 extensions by callgrind.
+  uint64_t seen_bits[4] = {};
   bool after_psk = false;
   while (!e.empty()) {
     if (count == kMaxTlsExtensions) {
@@ -109,8 +113,14 @@ ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
     if (!e.ok()) return ParseStatus::kMalformed;
 
     if (after_psk) out->anomalies |= kTlsPskNotLast;
-    const std::span<const uint16_t> earlier(seen, count);
-    const bool duplicate = std::ranges::find(earlier, type) != earlier.end();
+    const unsigned bit = static_cast<uint16_t>(type * 40503u) >> 8;  // 2^16 / golden ratio, odd
+    const uint64_t mask = uint64_t{1} << (bit & 63);
+    bool duplicate = false;
+    if (seen_bits[bit >> 6] & mask) {
+      const std::span<const uint16_t> earlier(seen, count);
+      duplicate = std::ranges::find(earlier, type) != earlier.end();
+    }
+    seen_bits[bit >> 6] |= mask;
     seen[count++] = type;
     if (duplicate) {
       out->anomalies |= kTlsDuplicateExtension;

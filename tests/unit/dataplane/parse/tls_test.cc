@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <iterator>
+#include <random>
 #include <set>
 #include <string>
 #include <string_view>
@@ -448,6 +449,33 @@ TEST(TlsClientHello, ServerNameVariants) {
     EXPECT_EQ(ch.has_sni, c.has_sni) << c.description;
     EXPECT_EQ(ch.sni, c.sni) << c.description;
     EXPECT_EQ(ch.anomalies, c.anomalies) << c.description;
+  }
+}
+
+// Duplicates among many extension types, against a plain set: flagged exactly when a type
+// repeats, whatever its position (types drawn from a small range so repeats are common, or
+// from the whole 16-bit space so they are rare), and never for distinct types.
+TEST(TlsClientHello, DuplicateExtensionsAmongMany) {
+  std::mt19937 rng(23);
+  for (int trial = 0; trial < 2000; ++trial) {
+    const size_t n = 1 + rng() % 40;
+    const bool narrow = trial % 2 == 0;
+    HelloSpec spec;
+    std::set<uint16_t> types;
+    bool repeated = false;
+    for (size_t i = 0; i < n; ++i) {
+      auto type = static_cast<uint16_t>(narrow ? 100 + rng() % 48 : rng());
+      if (type == tls_ext::kServerName || type == tls_ext::kAlpn ||
+          type == tls_ext::kPreSharedKey || type == tls_ext::kEncryptedClientHello) {
+        type = 0xfe0b;  // not one the parser reads; keeps bodies uninterpreted
+      }
+      repeated |= !types.insert(type).second;
+      spec.extensions.push_back(extension(type, {}));
+    }
+    ClientHello ch;
+    Buf held = client_hello(spec);  // the results view it
+    ASSERT_EQ(parse(held, &ch), ParseStatus::kOk) << trial;
+    ASSERT_EQ((ch.anomalies & kTlsDuplicateExtension) != 0, repeated) << trial << " n=" << n;
   }
 }
 
