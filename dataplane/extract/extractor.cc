@@ -1,6 +1,7 @@
 #include "dataplane/extract/extractor.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "dataplane/parse/http.h"
@@ -159,8 +160,9 @@ void Extractor::emit(Ctx& ctx, Observation& obs) noexcept {
   obs.flags |= ctx.base_flags;
   count(kObservations);
   ++stats_.by_kind[static_cast<size_t>(obs.kind)];
-  for (uint32_t f = 0; f < kObservationFlagCount; ++f) {
-    if ((obs.flags >> f) & 1u) ++stats_.observation_flags[f];
+  for (uint32_t bits = obs.flags; bits != 0; bits &= bits - 1) {  // the set bits only
+    const auto f = static_cast<uint32_t>(std::countr_zero(bits));
+    if (f < kObservationFlagCount) ++stats_.observation_flags[f];
   }
   ctx.sink.on_observation(obs);
 }
@@ -182,8 +184,9 @@ void Extractor::process(parse::LinkType link, Bytes frame, uint64_t frame_no, ui
                         ObservationSink& sink) noexcept {
   parse::PacketInfo pkt;
   const ParseStatus s = parse::decode_packet(link, frame, &pkt);
-  for (uint32_t a = 0; a < parse::kPacketAnomalyCount; ++a) {
-    if ((pkt.anomalies >> a) & 1u) ++stats_.packet_anomalies[a];
+  for (uint32_t bits = pkt.anomalies; bits != 0; bits &= bits - 1) {  // most packets have none
+    const auto a = static_cast<uint32_t>(std::countr_zero(bits));
+    if (a < parse::kPacketAnomalyCount) ++stats_.packet_anomalies[a];
   }
   if (s != ParseStatus::kOk) {
     count(kPackets);

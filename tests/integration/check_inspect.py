@@ -59,6 +59,12 @@ def main():
             for kind, n in summary["observations"].items():
                 if counts.get(kind, 0) != n:
                     problems.append("--summary says %d %s, the lines say %d" % (n, kind, counts.get(kind, 0)))
+            flag_counts = collections.Counter(f for o in got for f in o["flags"])
+            summary_flags = summary["observation_flags"]
+            for flag in set(flag_counts) | set(summary_flags):
+                if summary_flags.get(flag, 0) != flag_counts.get(flag, 0):
+                    problems.append("--summary says %d observations flagged %s, the lines say %d"
+                                    % (summary_flags.get(flag, 0), flag, flag_counts.get(flag, 0)))
         except (ValueError, KeyError) as e:
             problems.append("--summary is not the expected JSON: %s" % e)
         if problems:
