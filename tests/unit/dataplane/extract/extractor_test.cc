@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,32 @@ TEST(Extractor, TlsHelloSplitOverTwoSegmentsCompletesOnTheSecond) {
   const Outcome r = run(frames);
   ASSERT_EQ(r.seen.size(), 1u);
   EXPECT_EQ(r.seen[0], (Seen{5, "tls_sni", "pq.example.com", "", kReassembled}));
+}
+
+// SNI is reported with ASCII A-Z folded to a-z and every other byte kept, at every length: the
+// fold runs eight bytes at a time, so lengths on both sides of each word and the bytes next to
+// the letter ranges (and bytes above 0x7f whose low seven bits are letters) are checked against
+// a byte-wise fold.
+TEST(Extractor, SniFoldedToLowerCaseAtEveryLength) {
+  std::mt19937 rng(29);
+  const char pool[] = {'A', 'Z', 'M', 'a', 'z', '@', '[', '`', '{', '.', '-', '0', '9',
+                       '\xc1', '\xda', '\xe1', '\x80', '\xff'};
+  std::vector<ByteVector> frames;
+  std::vector<std::string> want;
+  for (size_t len = 1; len <= 70; ++len) {
+    std::string sni;
+    for (size_t i = 0; i < len; ++i) sni += pool[rng() % sizeof pool];
+    TcpConversation c(tcp_base(static_cast<uint16_t>(20000 + len), 443), 1000, 5000);
+    append(frames, c.handshake());
+    frames.push_back(c.client_send(testing::tls_records(hello(sni))));
+    for (char& ch : sni) {
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    }
+    want.push_back(sni);
+  }
+  const Outcome r = run(frames);
+  ASSERT_EQ(r.seen.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(r.seen[i].host, want[i]) << "length " << i + 1;
 }
 
 TEST(Extractor, RetransmittedAndOverlappingSegmentsAreNotReadTwice) {
