@@ -1,24 +1,13 @@
 #include "dataplane/flow/flow_table.h"
 
 #include <algorithm>
-#include <bit>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
+#include "dataplane/parse/byte_reader.h"
+
 namespace muhafiz::flow {
-
-namespace {
-
-static_assert(std::endian::native == std::endian::little, "load_be swaps bytes");
-uint64_t load_be(const uint8_t* p, size_t n) noexcept {  // n is 4 or 8, a constant when inlined
-  uint64_t v = 0;
-  std::memcpy(&v, p, n);
-  v = __builtin_bswap64(v);
-  return n == 8 ? v : v >> 32;
-}
-
-}  // namespace
 
 FlowKey make_flow_key(const parse::PacketInfo& pkt, uint8_t* dir) noexcept {
   FlowKey k;
@@ -31,13 +20,14 @@ FlowKey make_flow_key(const parse::PacketInfo& pkt, uint8_t* dir) noexcept {
     return s_hi < d_hi ||
            (s_hi == d_hi && (s_lo < d_lo || (s_lo == d_lo && pkt.src_port <= pkt.dst_port)));
   };
+  const parse::Bytes src(pkt.src.bytes), dst(pkt.dst.bytes);
   if (pkt.family == IpFamily::kV4) {
-    src_low = order(load_be(pkt.src.bytes, 4), 0, load_be(pkt.dst.bytes, 4), 0);
+    src_low = order(parse::be_at<uint32_t>(src, 0), 0, parse::be_at<uint32_t>(dst, 0), 0);
     std::memcpy(k.addr_lo, (src_low ? pkt.src : pkt.dst).bytes, 4);
     std::memcpy(k.addr_hi, (src_low ? pkt.dst : pkt.src).bytes, 4);
   } else {
-    src_low = order(load_be(pkt.src.bytes, 8), load_be(pkt.src.bytes + 8, 8),
-                    load_be(pkt.dst.bytes, 8), load_be(pkt.dst.bytes + 8, 8));
+    src_low = order(parse::be_at<uint64_t>(src, 0), parse::be_at<uint64_t>(src, 8),
+                    parse::be_at<uint64_t>(dst, 0), parse::be_at<uint64_t>(dst, 8));
     std::memcpy(k.addr_lo, (src_low ? pkt.src : pkt.dst).bytes, 16);
     std::memcpy(k.addr_hi, (src_low ? pkt.dst : pkt.src).bytes, 16);
   }

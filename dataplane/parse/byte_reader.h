@@ -17,6 +17,32 @@ namespace muhafiz::parse {
 
 using Bytes = std::span<const uint8_t>;
 
+// A big-endian value loaded from memory, in host order.
+template <typename T>
+T be_to_host(T v) noexcept {
+  if constexpr (std::endian::native == std::endian::big) {
+    return v;
+  } else if constexpr (sizeof(T) == 2) {
+    return __builtin_bswap16(v);
+  } else if constexpr (sizeof(T) == 4) {
+    return __builtin_bswap32(v);
+  } else {
+    return __builtin_bswap64(v);
+  }
+}
+
+// A big-endian field at `off` inside a header the caller took whole (ByteReader::bytes), so a
+// fixed header costs one bounds check instead of one per field; 0 when the field is not inside.
+template <typename T>
+T be_at(Bytes h, size_t off) noexcept {
+  if (off > h.size() || h.size() - off < sizeof(T)) return 0;
+  T v;
+  std::memcpy(&v, h.data() + off, sizeof(T));
+  return be_to_host(v);
+}
+inline uint16_t be16_at(Bytes h, size_t off) noexcept { return be_at<uint16_t>(h, off); }
+inline uint32_t be32_at(Bytes h, size_t off) noexcept { return be_at<uint32_t>(h, off); }
+
 class ByteReader {
  public:
   constexpr ByteReader() noexcept = default;
@@ -31,20 +57,6 @@ class ByteReader {
   [[nodiscard]] constexpr bool has(size_t n) const noexcept { return ok_ && remaining() >= n; }
   // The whole buffer this reader walks (for decoders that follow offsets, e.g. DNS pointers).
   [[nodiscard]] constexpr Bytes whole() const noexcept { return data_; }
-
-  // A big-endian value loaded from memory, in host order.
-  template <typename T>
-  static T be_to_host(T v) noexcept {
-    if constexpr (std::endian::native == std::endian::big) {
-      return v;
-    } else if constexpr (sizeof(T) == 2) {
-      return __builtin_bswap16(v);
-    } else if constexpr (sizeof(T) == 4) {
-      return __builtin_bswap32(v);
-    } else {
-      return __builtin_bswap64(v);
-    }
-  }
 
   // Marks the reader failed (a decoder found a semantic error it wants to be sticky).
   constexpr void fail() noexcept { ok_ = false; }
@@ -129,22 +141,12 @@ class ByteReader {
   template <size_t N>
   constexpr uint64_t read_be() noexcept {
     if (!take(N)) return 0;
-    const uint8_t* p = data_.data() + (pos_ - N);
-    if (!std::is_constant_evaluated()) {
-      if constexpr (N == 2) {
-        uint16_t v;
-        std::memcpy(&v, p, 2);
-        return be_to_host(v);
-      } else if constexpr (N == 4) {
-        uint32_t v;
-        std::memcpy(&v, p, 4);
-        return be_to_host(v);
-      } else if constexpr (N == 8) {
-        uint64_t v;
-        std::memcpy(&v, p, 8);
-        return be_to_host(v);
-      }
+    if constexpr (N == 2 || N == 4 || N == 8) {
+      using T =
+          std::conditional_t<N == 2, uint16_t, std::conditional_t<N == 4, uint32_t, uint64_t>>;
+      if (!std::is_constant_evaluated()) return be_at<T>(data_, pos_ - N);
     }
+    const uint8_t* p = data_.data() + (pos_ - N);
     uint64_t v = 0;
     for (size_t i = 0; i < N; ++i) v = (v << 8) | p[i];
     return v;
@@ -154,18 +156,6 @@ class ByteReader {
   size_t pos_ = 0;
   bool ok_ = true;
 };
-
-// A big-endian field at `off` inside a header the caller took whole (ByteReader::bytes), so a
-// fixed header costs one bounds check instead of one per field; 0 when the field is not inside.
-template <typename T>
-T be_at(Bytes h, size_t off) noexcept {
-  if (off > h.size() || h.size() - off < sizeof(T)) return 0;
-  T v;
-  std::memcpy(&v, h.data() + off, sizeof(T));
-  return ByteReader::be_to_host(v);
-}
-inline uint16_t be16_at(Bytes h, size_t off) noexcept { return be_at<uint16_t>(h, off); }
-inline uint32_t be32_at(Bytes h, size_t off) noexcept { return be_at<uint32_t>(h, off); }
 
 // Views bytes as characters (packet text such as HTTP headers or SNI).
 inline std::string_view as_chars(Bytes b) noexcept {
