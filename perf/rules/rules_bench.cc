@@ -8,7 +8,8 @@
 // Corpus: names of 2-4 labels (TLD included; com.pk and co.uk count two) over a weighted TLD
 // mix, labels of 3-12 letters/digits built from syllables, unique. Queries: 2^18 per kind,
 // cycled, each an entry name (hits) or a fresh name that matches nothing (misses) with 0-2
-// extra leading labels, so the walk tries 2-6 suffixes. Times are per lookup, single thread,
+// extra leading labels, so the walk tries 2-6 suffixes. The queries lie back to back in one
+// buffer (QueryStream), read in order by every peer. Times are per lookup, single thread,
 // not pinned (the VM has no isolated cores); lookups run back to back over a random stream, so
 // the table's cache misses are included.
 #include <benchmark/benchmark.h>
@@ -76,6 +77,29 @@ bool walk_suffixes(std::string_view host, F&& f) {
 }
 
 size_t heap_in_use() { return mallinfo2().uordblks; }
+
+// Queries packed back to back in one buffer, read in order: a lookup's host comes from a short
+// sequential stream (as a worker's comes from the packet it holds), not from a separate heap
+// block per query whose cache misses would be charged to the structure under test.
+struct QueryStream {
+  std::string bytes;
+  std::vector<std::string_view> views;
+  explicit QueryStream(const std::vector<std::string>& qs, std::string_view prefix = {}) {
+    size_t total = 0;
+    for (const std::string& q : qs) total += prefix.size() + q.size();
+    bytes.reserve(total);
+    for (const std::string& q : qs) {
+      bytes += prefix;
+      bytes += q;
+    }
+    views.reserve(qs.size());
+    size_t at = 0;
+    for (const std::string& q : qs) {
+      views.emplace_back(bytes.data() + at, prefix.size() + q.size());
+      at += prefix.size() + q.size();
+    }
+  }
+};
 
 // ---- one corpus size
 // -------------------------------------------------------------------------------
@@ -220,6 +244,8 @@ void BM_Build(benchmark::State& state) {
   state.counters["bytes_per_entry"] =
       static_cast<double>(c.plain_stats.bytes) / static_cast<double>(n);
   state.counters["max_probe"] = c.plain_stats.max_probe;
+  state.counters["filter_bytes_per_entry"] =  // built at load, beside the snapshot
+      static_cast<double>(c.plain->filter_bytes()) / static_cast<double>(n);
   state.counters["hashed_compile_s"] = c.hashed_stats.seconds;
   state.counters["hashed_load_s"] = c.hashed_load_s;
   state.counters["hashed_bytes_per_entry"] =
@@ -268,16 +294,13 @@ void run_lookups(benchmark::State& state, Peer peer, bool hits) {
     state.SkipWithError("Hyperscan peer not built (above 1M entries, or --rules_no_hyperscan)");
     return;
   }
-  const std::vector<std::string>& qs = hits ? c.hit_queries : c.miss_queries;
-  std::vector<std::string> dotted;
-  if (peer == Peer::kHyperscan) {
-    for (const std::string& q : qs) dotted.push_back("." + q);
-  }
+  const QueryStream qs(hits ? c.hit_queries : c.miss_queries,
+                       peer == Peer::kHyperscan ? "." : "");
   size_t i = 0, found = 0;
   Observation obs;
   obs.kind = ObservationKind::kDns;
   for (auto _ : state) {
-    const std::string& q = qs[i & (kQueries - 1)];
+    const std::string_view q = qs.views[i & (kQueries - 1)];
     bool m = false;
     switch (peer) {
       case Peer::kMatcher:
@@ -292,7 +315,7 @@ void run_lookups(benchmark::State& state, Peer peer, bool hits) {
         m = walk_suffixes(q, [&](std::string_view s) { return c.set.find(s) != c.set.end(); });
         break;
       case Peer::kHyperscan: {
-        const std::string& d = dotted[i & (kQueries - 1)];
+        const std::string_view d = q;  // ".host"
         struct Ctx {
           unsigned long long len;
           bool hit;

@@ -81,13 +81,11 @@ size_t path_candidates(std::string_view path, size_t max_prefixes, std::string_v
 }
 
 // Cuts a host to at most kMaxHostPortLen (from the left, at a label boundary), drops one
-// trailing dot, folds ASCII case, and records where the dots are (dots[*ndots], ascending).
-// Reads the caller's bytes in place, eight at a time with no per-byte branch; only a host with
-// an upper-case letter is copied, lower-cased, into buf (kMaxHostPortLen bytes). dots holds
-// kMaxHostPortLen.
-std::string_view normalise_host(std::string_view in, char* buf, uint16_t* dots,
-                                size_t* ndots) noexcept {
-  *ndots = 0;
+// trailing dot, folds ASCII case, and marks where the dots are (bit i of the DotMask: byte i is a
+// dot). Reads the caller's bytes in place, eight at a time with no per-byte branch; only a host
+// with an upper-case letter is copied, lower-cased, into buf (kMaxHostPortLen bytes).
+std::string_view normalise_host(std::string_view in, char* buf, DotMask& dots) noexcept {
+  dots.fill(0);
   if (!in.empty() && in.back() == '.') in.remove_suffix(1);
   if (in.size() > kMaxHostPortLen) {
     in = in.substr(in.size() - kMaxHostPortLen);
@@ -101,30 +99,46 @@ std::string_view normalise_host(std::string_view in, char* buf, uint16_t* dots,
   // clear. A byte is a dot when it XORs to zero with '.'. Adding to the low seven bits never
   // carries into the next byte. Bytes above the end of a short word are zero: neither.
   constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull, kLow7 = ~kHigh;
-  auto upper_of = [&](uint64_t w) {
-    const uint64_t low7 = w & kLow7;
-    return (low7 + (0x80 - 'A') * kOnes) & ~(low7 + (0x7f - 'Z') * kOnes) & ~w & kHigh;
-  };
   uint64_t any_upper = 0;
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t w;
-    if (i + 8 <= n) {
-      std::memcpy(&w, p + i, 8);
-    } else {
-      w = fp::load_tail_before(p, i, n);  // the last 1-7 bytes
-    }
-    any_upper |= upper_of(w);
+  auto scan = [&](uint64_t w, size_t i) {
+    const uint64_t low7 = w & kLow7;
+    any_upper |= (low7 + (0x80 - 'A') * kOnes) & ~(low7 + (0x7f - 'Z') * kOnes) & ~w & kHigh;
     const uint64_t x = w ^ ('.' * kOnes);
-    for (uint64_t zero = ~(((x & kLow7) + kLow7) | x) & kHigh; zero != 0; zero &= zero - 1) {
-      dots[(*ndots)++] = static_cast<uint16_t>(i + static_cast<size_t>(__builtin_ctzll(zero)) / 8);
-    }
+    const uint64_t zero = ~(((x & kLow7) + kLow7) | x) & kHigh;  // 0x80 in each dot byte
+    // Gather the eight flag bits into one byte (bit k from byte k): the products of distinct
+    // bits land on distinct positions, so nothing carries into the top byte.
+    const uint64_t byte_bits = ((zero >> 7) * 0x0102040810204080ull) >> 56;
+    dots[i / 64] |= byte_bits << (i % 64);
+  };
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    scan(w, i);
   }
+  if (i < n) scan(fp::load_tail_before(p, i, n), i);  // the last 1-7 bytes
   if (any_upper == 0) return in;
-  for (size_t i = 0; i < n; ++i) {
-    const char c = p[i];
-    buf[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
+  for (size_t k = 0; k < n; ++k) {
+    const char c = p[k];
+    buf[k] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
   }
   return {buf, n};
+}
+
+// The position of the last dot before `end`, or -1 when there is none.
+inline int prev_dot(const DotMask& dots, size_t end) noexcept {
+  if (end < 64) [[likely]] {
+    // m << 1 | 1 has its highest set bit one above m's, and bit 0 when m is empty: no branch.
+    const uint64_t m = dots[0] & ((uint64_t{1} << end) - 1);
+    return 62 - __builtin_clzll(m << 1 | 1);
+  }
+  size_t w = end / 64;
+  uint64_t m = end % 64 != 0 ? dots[w] & ((uint64_t{1} << (end % 64)) - 1) : 0;
+  while (m == 0) {
+    if (w == 0) return -1;
+    m = dots[--w];
+  }
+  return static_cast<int>(w * 64 + 63 - static_cast<size_t>(__builtin_clzll(m)));
 }
 
 // An HTTP Host may carry ":port"; IPv6 literals are bracketed, so a colon inside brackets is
@@ -701,12 +715,8 @@ Verdict Matcher::match(const Observation& obs, MatchScratch& scratch) const noex
     match_ip(obs.ip, acc);
   } else {
     char buf[kMaxHostPortLen];
-    // cuts[0] stands for the position before the host and cuts[1..] are the dots, so every
-    // label-aligned suffix starts at cuts[k] + 1 (mod 2^16): the whole host at k = 0.
-    uint16_t cuts[kMaxHostPortLen + 1];
-    cuts[0] = UINT16_MAX;
-    size_t ndots = 0;
-    const std::string_view host = normalise_host(obs.host, buf, cuts + 1, &ndots);
+    DotMask dots;
+    const std::string_view host = normalise_host(obs.host, buf, dots);
     if (!host.empty()) {
       const bool http = obs.kind == ObservationKind::kHttp;
       // Lists hold no ports (CanonicalUrl drops them, Safe Browsing style): match on every port.
@@ -714,9 +724,8 @@ Verdict Matcher::match(const Observation& obs, MatchScratch& scratch) const noex
       const std::string_view bare = http ? strip_port(host) : host;
       const std::string_view path =
           http ? (obs.path.empty() ? std::string_view("/") : obs.path) : std::string_view();
-      const std::span<const uint16_t> sfx(cuts, ndots + 1);
-      walk_host(bare, sfx, path, http, acc);
-      if (has_hashed_host_) match_hashed_host(bare, sfx, acc);
+      walk_host(bare, dots, path, http, acc);
+      if (has_hashed_host_) match_hashed_host(bare, dots, acc);
       if (http && has_hashed_url_) match_hashed_url(bare, path, acc);
       if (host_db_ || (http && url_db_))
         patterns_ok = match_patterns(bare, path, http, scratch, acc);
@@ -727,44 +736,44 @@ Verdict Matcher::match(const Observation& obs, MatchScratch& scratch) const noex
   return v;
 }
 
-void Matcher::walk_host(std::string_view host, std::span<const uint16_t> cuts,
-                        std::string_view path, bool http, Accumulator& acc) const noexcept {
-  struct Probe {
-    uint32_t begin, tag;
-    TagFilter::Query filter;
-  };
-  Probe sfx[kMaxHostPortLen + 1];
+void Matcher::walk_host(std::string_view host, const DotMask& dots, std::string_view path,
+                        bool http, Accumulator& acc) const noexcept {
   // Right to left: each label extends its parent's fingerprint. The filter's words are fetched
-  // for every suffix first so their (L2/L3) reads overlap; then only the suffixes the filter
-  // lets through (all names in the table, and ~3% of the rest) probe the slot table.
+  // for every suffix first, by prefetches (which, unlike loads, never hold up the pipeline while
+  // they wait), so their reads overlap; then only the suffixes the filter lets through (all
+  // names in the table, and ~3% of the rest) probe the slot table. A host of n bytes has at most
+  // n + 1 labels (all of them empty when it is all dots).
+  uint32_t begins[kMaxHostPortLen + 1], tags[kMaxHostPortLen + 1], cand[kMaxHostPortLen + 1];
+  TagFilter::Query queries[kMaxHostPortLen + 1];
   uint64_t h = fp::root(seed_);
-  size_t end = host.size();
-  const size_t n = cuts.size();
-  for (size_t i = 0; i < n; ++i) {
-    const size_t begin = static_cast<uint16_t>(cuts[n - 1 - i] + 1);
+  size_t end = host.size(), n = 0;
+  for (;;) {
+    const int dot = prev_dot(dots, end);
+    const auto begin = static_cast<size_t>(dot + 1);
     h = fp::extend_in(h, host, begin, end);
     const uint32_t tag = fp::tag_of(h);
-    const TagFilter::Query q = host_filter_.query(tag);
-    host_filter_.prefetch(q);
-    sfx[i] = Probe{static_cast<uint32_t>(begin), tag, q};
-    end = begin - 1;
+    queries[n] = host_filter_.query(tag);
+    host_filter_.prefetch(queries[n]);
+    begins[n] = static_cast<uint32_t>(begin);
+    tags[n++] = tag;
+    if (dot < 0) break;
+    end = static_cast<size_t>(dot);
   }
-  uint32_t cand[kMaxHostPortLen + 1];
   size_t nc = 0;
   for (size_t i = 0; i < n; ++i) {  // no branch per suffix: most fail the filter
     cand[nc] = static_cast<uint32_t>(i);
-    nc += host_filter_.test(sfx[i].filter);
+    nc += host_filter_.test(queries[i]);
   }
   for (size_t c = 0; c < nc; ++c)
-    __builtin_prefetch(&host_slots_[fp::home_of(sfx[cand[c]].tag, host_capacity_)]);
+    __builtin_prefetch(&host_slots_[fp::home_of(tags[cand[c]], host_capacity_)]);
   for (size_t c = 0; c < nc; ++c) {
     const size_t i = cand[c];
-    const std::string_view name = host.substr(sfx[i].begin);
-    const bool full = sfx[i].begin == 0;
-    for (size_t s = fp::home_of(sfx[i].tag, host_capacity_); s < host_slots_.size(); ++s) {
+    const std::string_view name = host.substr(begins[i]);
+    const bool full = begins[i] == 0;
+    for (size_t s = fp::home_of(tags[i], host_capacity_); s < host_slots_.size(); ++s) {
       const HostSlot& slot = host_slots_[s];
-      if (slot.name == kEmptySlot || slot.tag > sfx[i].tag) break;
-      if (slot.tag != sfx[i].tag || string_at(slot.name) != name) continue;
+      if (slot.name == kEmptySlot || slot.tag > tags[i]) break;
+      if (slot.tag != tags[i] || string_at(slot.name) != name) continue;
       // One entry: the hit is the slot. Several: a run, url hits last.
       const Hit inline_hit{slot.entry, slot.list, slot.kind, slot.action};
       const bool run = slot.kind == kRunKind;
@@ -841,11 +850,12 @@ void find_digest(std::span<const Slot> slots, std::span<const HashedHit> hits, u
 
 }  // namespace
 
-void Matcher::match_hashed_host(std::string_view host, std::span<const uint16_t> cuts,
+void Matcher::match_hashed_host(std::string_view host, const DotMask& dots,
                                 Accumulator& acc) const noexcept {
   for (size_t g = 0; g < key_group_count_; ++g) {
-    for (const uint16_t cut : cuts) {
-      const auto begin = static_cast<uint16_t>(cut + 1);
+    for (size_t end = host.size();;) {  // every label-aligned suffix, right to left
+      const int dot = prev_dot(dots, end);
+      const auto begin = static_cast<size_t>(dot + 1);
       const std::string_view name = host.substr(begin);
       const bool full = begin == 0;
       crypto_generichash_state st = key_states_[g].state;
@@ -862,6 +872,8 @@ void Matcher::match_hashed_host(std::string_view host, std::span<const uint16_t>
                     false);
         }
       });
+      if (dot < 0) break;
+      end = static_cast<size_t>(dot);
     }
   }
 }

@@ -4,6 +4,7 @@
 // ("Compiler, snapshot and matcher").
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -29,6 +30,8 @@ namespace muhafiz::rules {
 inline constexpr size_t kMaxHostLen = 253;  // RFC 1035 §2.3.4 (255 octets on the wire)
 inline constexpr size_t kMaxHostPortLen =
     kMaxHostLen + 6;  // HTTP Host with ":65535" (RFC 3986 §3.2.3)
+// Where the dots of a host (at most kMaxHostPortLen bytes) are: bit i set when byte i is '.'.
+using DotMask = std::array<uint64_t, (kMaxHostPortLen + 63) / 64>;
 // Path prefixes tried per request for url entries: "/", "/a/", "/a/b/", ... then the path and
 // the path with its query (Safe Browsing "URLs and Hashing"). Deeper directories are not tried.
 inline constexpr size_t kMaxUrlPathPrefixes = 64;
@@ -166,10 +169,10 @@ class Matcher {
   void validate_and_bind(std::string_view name);
 
   // host is lower-case with no trailing dot (normalised by match()); its label-aligned suffixes
-  // start at cuts[k] + 1 (mod 2^16): cuts[0] is UINT16_MAX (the whole host), then the dots.
-  void walk_host(std::string_view host, std::span<const uint16_t> cuts, std::string_view path,
-                 bool http, Accumulator& acc) const noexcept;
-  void match_hashed_host(std::string_view host, std::span<const uint16_t> cuts,
+  // start at 0 and after each dot that `dots` marks.
+  void walk_host(std::string_view host, const DotMask& dots, std::string_view path, bool http,
+                 Accumulator& acc) const noexcept;
+  void match_hashed_host(std::string_view host, const DotMask& dots,
                          Accumulator& acc) const noexcept;
   void match_hashed_url(std::string_view host, std::string_view path,
                         Accumulator& acc) const noexcept;

@@ -15,12 +15,13 @@ namespace {
 TEST(Fingerprint, InPlaceLabelHashEqualsCopiedLabelHash) {
   std::mt19937_64 rng(7);
   for (int round = 0; round < 20000; ++round) {
-    // 1-5 labels of 1-20 bytes: hosts shorter and longer than one 8-byte word.
+    // 1-5 labels of 0-40 bytes: hosts shorter and longer than one 8-byte word, labels of one,
+    // two and three 16-byte chunks, and empty labels ("a..b").
     std::string host;
     const size_t labels = 1 + rng() % 5;
     for (size_t l = 0; l < labels; ++l) {
       if (l) host += '.';
-      for (size_t k = 1 + rng() % 20; k > 0; --k) host += static_cast<char>('a' + rng() % 26);
+      for (size_t k = rng() % 41; k > 0; --k) host += static_cast<char>('a' + rng() % 26);
     }
     // The string ends exactly at the host (a heap copy of its own size), so a read past the end
     // is caught under AddressSanitizer.

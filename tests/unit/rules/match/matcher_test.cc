@@ -127,6 +127,57 @@ TEST(MatcherDomain, AgreesWithAReferenceWalkOnRandomNames) {
   for (const std::string& e : exacts) ASSERT_TRUE(r.dns(e).matched) << e;
 }
 
+// The same agreement where the fast paths end: labels of 1-40 bytes (one, two and three 16-byte
+// chunks of the label hash), hosts past 64 bytes (a second word of dot bits), upper-case
+// letters, a trailing dot, and each host handed over in a buffer of its own size, so a read past
+// its end is caught under AddressSanitizer.
+TEST(MatcherDomain, AgreesWithAReferenceOnLongMixedCaseNames) {
+  std::mt19937_64 rng(4242);
+  auto label = [&](size_t max_len) {
+    std::string s;
+    for (size_t n = 1 + rng() % max_len; n > 0; --n)
+      s += static_cast<char>(rng() % 8 == 0 ? '0' + rng() % 10 : 'a' + rng() % 4);
+    return s;
+  };
+  std::set<std::string> domains, exacts;
+  std::vector<Entry> entries;
+  std::vector<std::string> names;
+  for (int i = 0; i < 4000; ++i) {
+    std::string name = label(40) + "." + (rng() % 2 ? "com" : "co.uk");
+    for (size_t k = rng() % 4; k > 0; --k) name = label(40) + "." + name;
+    if (name.size() > kMaxHostLen) continue;
+    const bool exact = rng() % 4 == 0;
+    if (!(exact ? exacts : domains).insert(name).second) continue;
+    names.push_back(name);
+    entries.push_back(make_entry(exact ? K::kExact : K::kDomain, name, std::nullopt,
+                                 (exact ? "e:" : "d:") + name));
+  }
+  auto r = build({make_list("pta", entries)});
+  int hits = 0, long_hosts = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string host = rng() % 2 ? names[rng() % names.size()] : label(40) + ".com";
+    for (size_t k = rng() % 5; k > 0; --k) host = label(rng() % 2 ? 8 : 40) + "." + host;
+    if (host.size() > kMaxHostLen) continue;
+    bool want = exacts.contains(host);
+    for (size_t pos = 0; !want; pos = host.find('.', pos) + 1) {
+      want = domains.contains(host.substr(pos));
+      if (host.find('.', pos) == std::string::npos) break;
+    }
+    std::string asked = host;
+    for (char& c : asked) {
+      if (c >= 'a' && c <= 'z' && rng() % 5 == 0) c = static_cast<char>(c - 'a' + 'A');
+    }
+    if (rng() % 4 == 0) asked += '.';
+    const std::vector<char> exact_size(asked.begin(), asked.end());
+    const Verdict v = r.dns(std::string_view(exact_size.data(), exact_size.size()));
+    ASSERT_EQ(v.matched, want) << asked;
+    hits += want;
+    long_hosts += host.size() > 64;
+  }
+  EXPECT_GT(hits, 4000);        // both outcomes are exercised
+  EXPECT_GT(long_hosts, 4000);  // and hosts past the first 64 bytes
+}
+
 // ---- url entries -------------------------------------------------------------------------------
 
 TEST(MatcherUrl, HostAloneIsReportedNeverEnforced) {
