@@ -19,18 +19,11 @@ IpPrefilter::IpPrefilter(std::span<const snapshot::IpHit> hits) noexcept {
     }
     // IPv6 addresses meet every prefix.
     if (len >= 32) {
-      set(v6_, v6_key(hit.addr));
+      set(v6_, v6_key(v6_top(hit.addr)));
     } else if (len >= kV6MinEnumerated) {
       const uint32_t count = uint32_t{1} << (32 - len);
-      const uint32_t first = ((uint32_t{hit.addr[0]} << 24) | (uint32_t{hit.addr[1]} << 16) |
-                              (uint32_t{hit.addr[2]} << 8) | hit.addr[3]) &
-                             ~(count - 1);
-      for (uint32_t k = 0; k < count; ++k) {
-        const uint32_t w = first + k;
-        const uint8_t b[4] = {static_cast<uint8_t>(w >> 24), static_cast<uint8_t>(w >> 16),
-                              static_cast<uint8_t>(w >> 8), static_cast<uint8_t>(w)};
-        set(v6_, v6_key(b));
-      }
+      const uint32_t first = v6_top(hit.addr) & ~(count - 1);
+      for (uint32_t k = 0; k < count; ++k) set(v6_, v6_key(first + k));
     } else {
       v6_.fill(~uint64_t{0});
     }

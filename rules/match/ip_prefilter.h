@@ -30,7 +30,7 @@ class IpPrefilter {
   // False: no ip entry can match `ip`. True: one may (or ip is not an address: never).
   bool may_match(const IpAddress& ip) const noexcept {
     if (ip.family == IpFamily::kV4) return test(v4_, (ip.bytes[0] << 8) | ip.bytes[1]);
-    if (ip.family == IpFamily::kV6) return test(v6_, v6_key(ip.bytes.data()));
+    if (ip.family == IpFamily::kV6) return test(v6_, v6_key(v6_top(ip.bytes.data())));
     return false;
   }
 
@@ -38,11 +38,13 @@ class IpPrefilter {
   using Bits = std::array<uint64_t, 65536 / 64>;
   static bool test(const Bits& b, unsigned k) noexcept { return (b[k >> 6] >> (k & 63)) & 1; }
   static void set(Bits& b, unsigned k) noexcept { b[k >> 6] |= uint64_t{1} << (k & 63); }
-  // The first 32 bits, big-endian, hashed to 16 (multiply-shift: every input bit counts).
-  static unsigned v6_key(const uint8_t* a) noexcept {
-    const uint32_t w =
-        (uint32_t{a[0]} << 24) | (uint32_t{a[1]} << 16) | (uint32_t{a[2]} << 8) | a[3];
-    return static_cast<unsigned>((w * 0x9e3779b1u) >> 16);
+  // The first 32 bits of an address, big-endian.
+  static uint32_t v6_top(const uint8_t* a) noexcept {
+    return (uint32_t{a[0]} << 24) | (uint32_t{a[1]} << 16) | (uint32_t{a[2]} << 8) | a[3];
+  }
+  // Those 32 bits hashed to 16 (multiply-shift: every input bit counts).
+  static unsigned v6_key(uint32_t top) noexcept {
+    return static_cast<unsigned>((top * 0x9e3779b1u) >> 16);
   }
 
   Bits v4_{};
