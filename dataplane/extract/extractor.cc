@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "dataplane/parse/http.h"
+#include "rules/match/ascii_word.h"
 
 namespace muhafiz::extract {
 
@@ -173,18 +174,12 @@ std::string_view Extractor::lower_host(std::string_view host, uint32_t* flags) n
     *flags |= observation_flag_mask(kAnomalyBit);
     return host;
   }
-  // Eight bytes at a time: a byte is upper-case ASCII when its low seven bits are 'A'-'Z' and its
-  // top bit is clear; setting its 0x20 bit lowers it. Adding to the low seven bits of a byte
-  // never carries into the next.
-  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull, kLow7 = ~kHigh;
+  // Eight bytes at a time (rules/match/ascii_word.h), the last 0-7 one by one.
   size_t i = 0;
   for (; i + 8 <= host.size(); i += 8) {
     uint64_t w;
     std::memcpy(&w, host.data() + i, 8);
-    const uint64_t low7 = w & kLow7;
-    const uint64_t upper =
-        (low7 + (0x80 - 'A') * kOnes) & ~(low7 + (0x7f - 'Z') * kOnes) & ~w & kHigh;
-    w |= upper >> 2;  // 0x80 >> 2 == 0x20
+    w = rules::ascii::lower(w);
     std::memcpy(host_.get() + i, &w, 8);
   }
   for (; i < host.size(); ++i) {

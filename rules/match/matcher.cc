@@ -14,6 +14,7 @@
 #include <new>
 #include <system_error>
 
+#include "rules/match/ascii_word.h"
 #include "rules/match/fingerprint.h"
 
 namespace muhafiz::rules {
@@ -95,19 +96,13 @@ std::string_view normalise_host(std::string_view in, char* buf, DotMask& dots) n
   }
   const char* p = in.data();
   const size_t n = in.size();
-  // A byte is upper-case ASCII when its low seven bits are >= 'A' and <= 'Z' and its top bit is
-  // clear. A byte is a dot when it XORs to zero with '.'. Adding to the low seven bits never
-  // carries into the next byte. Bytes above the end of a short word are zero: neither.
-  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull, kLow7 = ~kHigh;
+  // Bytes above the end of a short word are zero: neither upper case nor a dot.
   uint64_t any_upper = 0;
   auto scan = [&](uint64_t w, size_t i) {
-    const uint64_t low7 = w & kLow7;
-    any_upper |= (low7 + (0x80 - 'A') * kOnes) & ~(low7 + (0x7f - 'Z') * kOnes) & ~w & kHigh;
-    const uint64_t x = w ^ ('.' * kOnes);
-    const uint64_t zero = ~(((x & kLow7) + kLow7) | x) & kHigh;  // 0x80 in each dot byte
-    // Gather the eight flag bits into one byte (bit k from byte k): the products of distinct
-    // bits land on distinct positions, so nothing carries into the top byte.
-    const uint64_t byte_bits = ((zero >> 7) * 0x0102040810204080ull) >> 56;
+    any_upper |= ascii::upper_bytes(w);
+    // Gather the eight dot flags (0x80 per byte) into one byte, bit k from byte k: the products
+    // of distinct bits land on distinct positions, so nothing carries into the top byte.
+    const uint64_t byte_bits = ((ascii::bytes_equal(w, '.') >> 7) * 0x0102040810204080ull) >> 56;
     dots[i / 64] |= byte_bits << (i % 64);
   };
   size_t i = 0;
