@@ -97,6 +97,12 @@ uint32_t mempool_size(const EngineConfig& cfg, size_t ports, uint16_t queues) {
   return static_cast<uint32_t>(n - 1);
 }
 
+std::vector<uint8_t> symmetric_rss_key(size_t len) {
+  std::vector<uint8_t> key(len);
+  for (size_t i = 0; i < key.size(); ++i) key[i] = kSymmetricRssKeyPattern[i % 2];
+  return key;
+}
+
 rte_mempool* create_mempool(const EngineConfig& cfg, size_t ports, uint16_t queues, int socket) {
   const uint32_t n = mempool_size(cfg, ports, queues);
   rte_mempool* pool = rte_pktmbuf_pool_create("muhafiz_mbufs", n, cfg.mbuf_cache, 0,
@@ -115,8 +121,8 @@ void start_port(PortInfo& p, uint16_t queues, const EngineConfig& cfg, rte_mempo
   rte_eth_dev_info info{};
   rte_eth_dev_info_get(p.id, &info);
   rte_eth_conf conf{};
-  std::vector<uint8_t> key(info.hash_key_size != 0 ? info.hash_key_size : kDefaultRssKeyLen);
-  for (size_t i = 0; i < key.size(); ++i) key[i] = kSymmetricRssKeyPattern[i % 2];
+  std::vector<uint8_t> key =
+      symmetric_rss_key(info.hash_key_size != 0 ? info.hash_key_size : kDefaultRssKeyLen);
   if (queues > 1) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_key = key.data();

@@ -25,6 +25,8 @@ inline constexpr uint16_t kBurstSize = 32;  // RX burst and TX buffer size (l3fw
 // TCP Session Monitoring with Symmetric Receive-side Scaling", 2012).
 inline constexpr uint8_t kSymmetricRssKeyPattern[2] = {0x6d, 0x5a};
 inline constexpr size_t kDefaultRssKeyLen = 40;      // Microsoft RSS spec; some NICs take 52
+// The RSS key for a device that takes `len` bytes: the pattern repeated.
+std::vector<uint8_t> symmetric_rss_key(size_t len);
 inline constexpr uint32_t kReplyMbufReserve = 1024;  // mbufs for replies in flight
 
 // argv for rte_eal_init: argv0, eal.args, then "--vdev X" per vdev port or "-a ADDR" per PCI

@@ -3,6 +3,10 @@
 #include "dataplane/engine/ports.h"
 
 #include <gtest/gtest.h>
+#include <rte_thash.h>
+
+#include <array>
+#include <random>
 
 namespace muhafiz::engine {
 namespace {
@@ -32,6 +36,47 @@ TEST(Ports, QueuesAreTheSameOnEveryPortAndOneWithoutRss) {
   EXPECT_EQ(queues_for({rss8, rss4}, 2), 2);
   EXPECT_EQ(queues_for({rss8, vdev}, 6), 1);
   EXPECT_EQ(queues_for({rss8}, 1), 1);
+}
+
+// The key start_port gives an RSS device: both directions of a flow must reach one worker, so
+// its Toeplitz hash (computed here in software with DPDK's rte_softrss, over the tuple layout of
+// the Microsoft RSS spec) of (a, b, pa, pb) and of (b, a, pb, pa) must agree, for IPv4 and IPv6
+// and both key lengths NICs take. And it must still spread flows over the queues.
+TEST(Ports, SymmetricRssKeyHashesBothDirectionsAlikeAndSpreads) {
+  for (const size_t len : {kDefaultRssKeyLen, size_t{52}}) {
+    const std::vector<uint8_t> key = symmetric_rss_key(len);
+    ASSERT_EQ(key.size(), len);
+    std::mt19937 rng(static_cast<unsigned>(len));
+    auto u32 = [&rng] { return static_cast<uint32_t>(rng()); };
+    constexpr size_t kQueues = 8, kFlows = 40000;
+    std::array<size_t, kQueues> per_queue{};
+    for (size_t i = 0; i < kFlows; ++i) {
+      const uint32_t pa = u32() & 0xffff, pb = u32() & 0xffff;
+      if (i % 2 == 0) {  // IPv4: source, destination, ports
+        const uint32_t a = u32(), b = u32();
+        uint32_t fwd[3] = {a, b, pa << 16 | pb};
+        uint32_t rev[3] = {b, a, pb << 16 | pa};
+        const uint32_t h = rte_softrss(fwd, 3, key.data());
+        ASSERT_EQ(h, rte_softrss(rev, 3, key.data())) << "IPv4 flow " << i << ", key " << len;
+        ++per_queue[(h & 127) % kQueues];  // a 128-entry redirection table, round robin
+      } else {  // IPv6
+        uint32_t fwd[9], rev[9];
+        for (size_t w = 0; w < 4; ++w) {
+          fwd[w] = rev[4 + w] = u32();
+          fwd[4 + w] = rev[w] = u32();
+        }
+        fwd[8] = pa << 16 | pb;
+        rev[8] = pb << 16 | pa;
+        const uint32_t h = rte_softrss(fwd, 9, key.data());
+        ASSERT_EQ(h, rte_softrss(rev, 9, key.data())) << "IPv6 flow " << i << ", key " << len;
+        ++per_queue[(h & 127) % kQueues];
+      }
+    }
+    for (const size_t n : per_queue) {  // 5,000 each when even
+      EXPECT_GT(n, kFlows / kQueues * 9 / 10) << "key " << len;
+      EXPECT_LT(n, kFlows / kQueues * 11 / 10) << "key " << len;
+    }
+  }
 }
 
 TEST(Ports, TheMempoolHoldsEveryDescriptorBurstAndCacheAsTwoToTheNMinusOne) {
