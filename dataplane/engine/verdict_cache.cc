@@ -8,17 +8,21 @@ namespace muhafiz::engine {
 VerdictCache::VerdictCache(uint32_t capacity, uint64_t timeout)
     : mask_(std::bit_ceil(std::max(capacity, kProbeWindow)) - 1),
       timeout_(timeout),
-      slots_(std::make_unique<CachedFlow[]>(mask_ + 1)) {}
+      sigs_(std::make_unique<uint32_t[]>(size_t{mask_} + 1)),  // value-initialised: all free
+      slots_(std::make_unique<CachedFlow[]>(size_t{mask_} + 1)) {}
 
 const CachedFlow* VerdictCache::find(const flow::FlowKey& key, uint64_t hash,
                                      uint64_t now) noexcept {
   if (occupied_ == 0) return nullptr;  // the usual case: no flow decided
   const uint32_t home = static_cast<uint32_t>(hash) & mask_;
+  const uint32_t sig = sig_of(hash);
   for (uint32_t i = 0; i < kProbeWindow; ++i) {
-    CachedFlow& f = slots_[(home + i) & mask_];
-    if (!f.used || !(f.key == key)) continue;
+    const uint32_t idx = (home + i) & mask_;
+    if (sigs_[idx] != sig) continue;
+    CachedFlow& f = slots_[idx];
+    if (!(f.key == key)) continue;
     if (expired(f, now)) {
-      f.used = false;
+      sigs_[idx] = kFree;
       --occupied_;
       return nullptr;
     }
@@ -30,37 +34,41 @@ const CachedFlow* VerdictCache::find(const flow::FlowKey& key, uint64_t hash,
 
 VerdictCache::Insert VerdictCache::insert(const flow::FlowKey& key, FlowVerdict verdict,
                                           uint64_t now) noexcept {
-  const uint32_t home = static_cast<uint32_t>(flow::hash_flow_key(key)) & mask_;
-  CachedFlow* free_slot = nullptr;
-  CachedFlow* idle = nullptr;
-  CachedFlow* oldest = nullptr;
+  const uint64_t hash = flow::hash_flow_key(key);
+  const uint32_t home = static_cast<uint32_t>(hash) & mask_;
+  const uint32_t sig = sig_of(hash);
+  uint32_t free_slot = UINT32_MAX, idle = UINT32_MAX, oldest = UINT32_MAX;
   for (uint32_t i = 0; i < kProbeWindow; ++i) {
-    CachedFlow& f = slots_[(home + i) & mask_];
-    if (f.used && f.key == key) {
+    const uint32_t idx = (home + i) & mask_;
+    if (sigs_[idx] == kFree) {
+      if (free_slot == UINT32_MAX) free_slot = idx;
+      continue;
+    }
+    CachedFlow& f = slots_[idx];
+    if (sigs_[idx] == sig && f.key == key) {
       f.last_seen = now;
       f.verdict = std::max(f.verdict, verdict);
       return Insert::kUpdated;
     }
-    if (!f.used) {
-      if (free_slot == nullptr) free_slot = &f;
-    } else if (expired(f, now)) {
-      if (idle == nullptr) idle = &f;
-    } else if (oldest == nullptr || f.last_seen < oldest->last_seen) {
-      oldest = &f;
+    if (expired(f, now)) {
+      if (idle == UINT32_MAX) idle = idx;
+    } else if (oldest == UINT32_MAX || f.last_seen < slots_[oldest].last_seen) {
+      oldest = idx;
     }
   }
   Insert result = Insert::kNew;
-  CachedFlow* slot = free_slot;
-  if (slot == nullptr) {
-    slot = idle != nullptr ? idle : oldest;
-    result = idle != nullptr ? Insert::kExpired : Insert::kEvicted;
+  uint32_t idx = free_slot;
+  if (idx == UINT32_MAX) {
+    idx = idle != UINT32_MAX ? idle : oldest;
+    result = idle != UINT32_MAX ? Insert::kExpired : Insert::kEvicted;
   } else {
     ++occupied_;
   }
-  slot->key = key;
-  slot->last_seen = now;
-  slot->used = true;
-  slot->verdict = verdict;
+  sigs_[idx] = sig;
+  CachedFlow& slot = slots_[idx];
+  slot.key = key;
+  slot.last_seen = now;
+  slot.verdict = verdict;
   return result;
 }
 

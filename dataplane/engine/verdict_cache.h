@@ -18,10 +18,11 @@ enum class FlowVerdict : uint8_t {
   kBlocked,   // drop every packet of the flow
 };
 
+// Whether a slot is used lives in the cache's compact signature array, so a probe reads one
+// cache line of signatures and a CachedFlow only where a signature matches.
 struct CachedFlow {
   flow::FlowKey key;
   uint64_t last_seen = 0;  // µs, refreshed by every packet that hits it
-  bool used = false;
   FlowVerdict verdict = FlowVerdict::kReported;
 };
 
@@ -48,7 +49,7 @@ class VerdictCache {
   // Starts fetching the home slot of a key of this hash (see flow::FlowTable::prefetch); a
   // no-op while no flow is decided, the usual case.
   void prefetch(uint64_t hash) const noexcept {
-    if (occupied_ != 0) __builtin_prefetch(&slots_[static_cast<uint32_t>(hash) & mask_]);
+    if (occupied_ != 0) __builtin_prefetch(&sigs_[static_cast<uint32_t>(hash) & mask_]);
   }
 
   uint32_t occupied() const noexcept { return occupied_; }
@@ -60,9 +61,15 @@ class VerdictCache {
     return now - f.last_seen > timeout_;
   }
 
+  static constexpr uint32_t kFree = 0;
+  // The high half of the key's hash with the low bit set, so never kFree.
+  static uint32_t sig_of(uint64_t hash) noexcept { return static_cast<uint32_t>(hash >> 32) | 1; }
+
   uint32_t mask_;
   uint64_t timeout_;
   uint32_t occupied_ = 0;
+  // sigs_[i] describes slots_[i]: a window of 8 is 32 bytes, where the CachedFlows are 448.
+  std::unique_ptr<uint32_t[]> sigs_;
   std::unique_ptr<CachedFlow[]> slots_;
 };
 

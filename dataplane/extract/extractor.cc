@@ -379,7 +379,7 @@ void Extractor::on_quic(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
     }
     if (q.done) continue;  // retransmissions of a ClientHello already reported
     if (q.buffer == flow::kNoBuffer) {
-      q.buffer = flows_.pool().acquire();
+      q.buffer = flows_.acquire_buffer(flow);
       if (q.buffer == flow::kNoBuffer) {
         count(kBufferExhausted);
         ++flows_.stats().buffer_exhausted;
@@ -477,7 +477,7 @@ void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
 
   if (d.buffered == 0) {
     const size_t used = run_stream(ctx, d, payload, false);
-    keep_leftover(d, payload.subspan(std::min(used, payload.size())), false);
+    keep_leftover(flow, d, payload.subspan(std::min(used, payload.size())), false);
     return;
   }
   const std::span<uint8_t> buf = flows_.pool().stream(d.buffer);
@@ -492,16 +492,17 @@ void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
   ++d.segments;
   const Bytes data(buf.data(), d.buffered);
   const size_t used = run_stream(ctx, d, data, true);
-  keep_leftover(d, data.subspan(std::min(used, data.size())), true);
+  keep_leftover(flow, d, data.subspan(std::min(used, data.size())), true);
 }
 
-void Extractor::keep_leftover(TcpDirection& d, Bytes leftover, bool from_buffer) noexcept {
+void Extractor::keep_leftover(flow::Flow& flow, TcpDirection& d, Bytes leftover,
+                              bool from_buffer) noexcept {
   if (leftover.empty() || d.app == StreamApp::kDone || d.app == StreamApp::kUnknown) {
     drop_buffer(d);
     return;
   }
   if (d.buffer == flow::kNoBuffer) {
-    d.buffer = flows_.pool().acquire();
+    d.buffer = flows_.acquire_buffer(flow);
     if (d.buffer == flow::kNoBuffer) {
       count(kBufferExhausted);
       ++flows_.stats().buffer_exhausted;

@@ -116,7 +116,8 @@ class Extractor {
   void on_quic(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept;
   void on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept;
   size_t run_stream(Ctx& ctx, flow::TcpDirection& d, parse::Bytes data, bool from_buffer) noexcept;
-  void keep_leftover(flow::TcpDirection& d, parse::Bytes leftover, bool from_buffer) noexcept;
+  void keep_leftover(flow::Flow& flow, flow::TcpDirection& d, parse::Bytes leftover,
+                     bool from_buffer) noexcept;
   void drop_buffer(flow::TcpDirection& d) noexcept;
 
   flow::FlowTable flows_;

@@ -107,11 +107,14 @@ FlowTable::FlowTable(const FlowTableConfig& cfg)
       flows_(zeroed_array<Flow>(size_t{mask_} + 1)),
       pool_(cfg.buffers) {}
 
-void FlowTable::reset_flow(Flow& f) noexcept {
-  for (auto& d : f.tcp) {
-    if (d.buffer != kNoBuffer) pool_.release(d.buffer);
+void FlowTable::reset_flow(Flow& f, Slot& s) noexcept {
+  if (s.has_buffers != 0) {  // else nothing to return, and f need not be read
+    for (auto& d : f.tcp) {
+      if (d.buffer != kNoBuffer) pool_.release(d.buffer);
+    }
+    if (f.quic.buffer != kNoBuffer) pool_.release(f.quic.buffer);
+    s.has_buffers = 0;
   }
-  if (f.quic.buffer != kNoBuffer) pool_.release(f.quic.buffer);
   f = Flow{};
 }
 
@@ -132,7 +135,7 @@ Flow& FlowTable::lookup(const FlowKey& key, uint64_t h, uint64_t now) noexcept {
       if (now > s.last_seen && now - s.last_seen > cfg_.idle_timeout) {
         ++stats_.expired;
         ++stats_.created;
-        reset_flow(f);
+        reset_flow(f, s);
         f.key = key;
       }
       s.last_seen = now;
@@ -158,7 +161,7 @@ Flow& FlowTable::lookup(const FlowKey& key, uint64_t h, uint64_t now) noexcept {
   if (vs.sig == kFreeSlot) {
     new (&f) Flow();  // first use of this slot
   } else {
-    reset_flow(f);
+    reset_flow(f, vs);
   }
   f.key = key;
   vs.sig = sig;

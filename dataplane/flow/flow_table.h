@@ -151,6 +151,15 @@ class FlowTable {
     __builtin_prefetch(head);       // the key
     __builtin_prefetch(head + 64);  // the key's tail and the first TCP direction
   }
+  // Lends a reassembly slot to `f` (a flow this table returned), or kNoBuffer when the pool is
+  // empty. The table marks the flow's slot, so evicting a flow that never held a buffer does not
+  // read its state (a cache miss per new flow on a full table) to find buffers to return.
+  uint32_t acquire_buffer(Flow& f) noexcept {
+    const uint32_t b = pool_.acquire();
+    if (b != kNoBuffer) slots_[static_cast<size_t>(&f - flows_.get())].has_buffers = 1;
+    return b;
+  }
+  // For a flow's buffers: stream(), assembler(), release(). Lend them with acquire_buffer().
   BufferPool& pool() noexcept { return pool_; }
   const FlowTableStats& stats() const noexcept { return stats_; }
   FlowTableStats& stats() noexcept { return stats_; }
@@ -161,13 +170,13 @@ class FlowTable {
   static constexpr uint32_t kFreeSlot = 0;
   // Trivial, so zeroed memory from calloc is a table of free slots.
   struct Slot {
-    uint64_t last_seen;  // caller's clock (ns or µs), used for ageing
-    uint32_t sig;        // high half of the key's hash, low bit set; kFreeSlot: never used
-    uint32_t reserved;
+    uint64_t last_seen;    // caller's clock (ns or µs), used for ageing
+    uint32_t sig;          // high half of the key's hash, low bit set; kFreeSlot: never used
+    uint32_t has_buffers;  // 1 once acquire_buffer() lent the flow a slot since its reset
   };
   static_assert(sizeof(Slot) == 16 && std::is_trivial_v<Slot>);
   static_assert(std::is_trivially_destructible_v<Flow>);
-  void reset_flow(Flow& f) noexcept;
+  void reset_flow(Flow& f, Slot& s) noexcept;
 
   FlowTableConfig cfg_;
   uint32_t mask_;

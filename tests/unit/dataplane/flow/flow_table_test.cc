@@ -122,7 +122,7 @@ TEST(FlowTable, ExpiredFlowIsResetWhenItsKeyReturns) {
   const FlowKey k = make_flow_key(packet(1, 1, 2, 2), &dir);
   Flow& f = t.lookup(k, 10);
   f.tcp[0].next_seq = 1234;
-  f.tcp[0].buffer = t.pool().acquire();
+  f.tcp[0].buffer = t.acquire_buffer(f);
   ASSERT_NE(f.tcp[0].buffer, kNoBuffer);
   EXPECT_EQ(t.lookup(k, 1010).tcp[0].next_seq, 1234u);  // exactly the timeout: still the flow
   Flow& g = t.lookup(k, 2011);                            // 1001 idle: expired
@@ -145,7 +145,7 @@ TEST(FlowTable, BoundedEvictsOldestAndReturnsBuffers) {
     uint8_t dir = 0;
     Flow& f = t.lookup(make_flow_key(packet(1, static_cast<uint16_t>(1000 + i), 2, 80), &dir), 100 + i);
     if (i == 0) {
-      f.tcp[0].buffer = t.pool().acquire();
+      f.tcp[0].buffer = t.acquire_buffer(f);
       ASSERT_NE(f.tcp[0].buffer, kNoBuffer);
     }
   }
