@@ -124,11 +124,24 @@ TEST(FlowTable, ExpiredFlowIsResetWhenItsKeyReturns) {
   f.tcp[0].next_seq = 1234;
   f.tcp[0].buffer = t.acquire_buffer(f);
   ASSERT_NE(f.tcp[0].buffer, kNoBuffer);
+  f.tcp[1].app = StreamApp::kHttp;
+  f.quic.active = true;
+  f.quic.done = true;
+  f.quic.dcid_len = 8;
+  f.quic.packets = 2;
+  f.quic.buffer = t.acquire_buffer(f);
+  ASSERT_NE(f.quic.buffer, kNoBuffer);
   EXPECT_EQ(t.lookup(k, 1010).tcp[0].next_seq, 1234u);  // exactly the timeout: still the flow
   Flow& g = t.lookup(k, 2011);                            // 1001 idle: expired
   EXPECT_EQ(&f, &g);
   EXPECT_EQ(g.tcp[0].next_seq, 0u);
   EXPECT_EQ(g.tcp[0].buffer, kNoBuffer);
+  EXPECT_EQ(g.tcp[1].app, StreamApp::kUnknown);
+  EXPECT_FALSE(g.quic.active);  // the QUIC keys are dead without it
+  EXPECT_FALSE(g.quic.done);
+  EXPECT_EQ(g.quic.dcid_len, 0);
+  EXPECT_EQ(g.quic.packets, 0u);
+  EXPECT_EQ(g.quic.buffer, kNoBuffer);
   EXPECT_EQ(g.key, k);
   EXPECT_EQ(t.stats().expired, 1u);
   EXPECT_EQ(t.stats().created, 2u);
