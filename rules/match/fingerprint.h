@@ -47,9 +47,10 @@ inline uint64_t keep_low(uint64_t w, size_t n) noexcept {
 
 // A label is absorbed 16 bytes at a time (w0 = bytes 0-7, w1 = bytes 8-15 of the chunk, zero
 // past the label's end), then its length is mixed in. Most labels are one chunk: two multiplies
-// in all (wyhash's shape: Wang Yi, https://github.com/wangyi-fudan/wyhash).
+// in all (wyhash's shape: Wang Yi, https://github.com/wangyi-fudan/wyhash). The running hash
+// goes into both factors, so no label bytes alone can zero the product for every seed.
 inline uint64_t absorb(uint64_t h, uint64_t w0, uint64_t w1) noexcept {
-  return fold_mul(w0 ^ kMulA, w1 ^ h);
+  return fold_mul(w0 ^ h ^ kMulA, w1 ^ h);
 }
 inline uint64_t finish(uint64_t h, size_t len) noexcept { return fold_mul(h ^ len, kMulB); }
 
@@ -81,7 +82,8 @@ inline uint64_t load_tail_before(const char* p, size_t i, size_t end) noexcept {
 // Same value as extend(parent, s.data() + begin, end - begin) for the label s[begin, end), read
 // where it lies in s with no copy and no padding. A label of 1-16 bytes in a string of at least
 // 8 (nearly all of them) takes two 8-byte loads whose offsets are clamped to stay inside s, then
-// shifts and masks: no branch that depends on the label's length. Others take extend().
+// shifts and masks, with no branch on where in that range its length falls. Others (empty,
+// longer, or in a string under 8 bytes) take extend().
 inline uint64_t extend_in(uint64_t parent, std::string_view s, size_t begin, size_t end) noexcept {
   const size_t n = s.size();
   const size_t len = end - begin;

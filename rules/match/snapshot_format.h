@@ -20,7 +20,7 @@ static_assert(std::endian::native == std::endian::little,
 
 inline constexpr std::array<char, 8> kMagic = {'M', 'U', 'H', 'A', 'F', 'I', 'Z', 'R'};
 // Bump on any change of a record or of a section's meaning; old files are refused, not guessed.
-inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kFormatVersion = 3;
 inline constexpr size_t kSectionAlign = 64;  // cache line: slots never straddle two lines
 inline constexpr size_t kChecksumSize = 32;  // BLAKE2b-256
 

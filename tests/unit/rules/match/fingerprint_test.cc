@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "rules/match/snapshot_format.h"
+
 namespace muhafiz::rules::fp {
 namespace {
 
@@ -41,6 +43,16 @@ TEST(Fingerprint, InPlaceLabelHashEqualsCopiedLabelHash) {
     }
     ASSERT_EQ(in_place, of_name(99, host)) << host;
   }
+}
+
+// The fingerprints are stored in snapshots (slot tags), so they are part of the file format:
+// these values may change only together with snapshot::kFormatVersion (rules/README.md).
+TEST(Fingerprint, ValuesArePinnedToTheFormatVersion) {
+  static_assert(snapshot::kFormatVersion == 3, "new format: re-pin the values below");
+  EXPECT_EQ(of_name(7, "www.example.com"), 0x500ecd826de4e68bull);
+  EXPECT_EQ(of_name(7, "a-label-longer-than-sixteen-bytes.example.co.uk"), 0xb3cdd8ddae38670eull);
+  const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  EXPECT_EQ(of_bytes(7, v6, sizeof v6), 0xec978b0839786df0ull);
 }
 
 }  // namespace

@@ -163,9 +163,13 @@ TEST(MatcherDomain, AgreesWithAReferenceOnLongMixedCaseNames) {
       want = domains.contains(host.substr(pos));
       if (host.find('.', pos) == std::string::npos) break;
     }
+    // Half the hosts get upper-case letters (copied and folded into the matcher's own buffer);
+    // the others are read in place, where a read past the end would be caught.
     std::string asked = host;
-    for (char& c : asked) {
-      if (c >= 'a' && c <= 'z' && rng() % 5 == 0) c = static_cast<char>(c - 'a' + 'A');
+    if (rng() % 2 == 0) {
+      for (char& c : asked) {
+        if (c >= 'a' && c <= 'z' && rng() % 5 == 0) c = static_cast<char>(c - 'a' + 'A');
+      }
     }
     if (rng() % 4 == 0) asked += '.';
     const std::vector<char> exact_size(asked.begin(), asked.end());
