@@ -18,8 +18,9 @@ enum class FlowVerdict : uint8_t {
   kBlocked,   // drop every packet of the flow
 };
 
-// Whether a slot is used lives in the cache's compact signature array, so a probe reads one
-// cache line of signatures and a CachedFlow only where a signature matches.
+// Whether a slot is used lives in the cache's compact signature array, so find() reads 32
+// bytes of signatures (one cache line, or two when the window straddles) and a CachedFlow only
+// where a signature matches. insert(), rare, also reads the occupied slots' ages.
 struct CachedFlow {
   flow::FlowKey key;
   uint64_t last_seen = 0;  // µs, refreshed by every packet that hits it

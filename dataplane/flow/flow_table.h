@@ -161,6 +161,7 @@ class FlowTable {
   }
   // For a flow's buffers: stream(), assembler(), release(). Lend them with acquire_buffer().
   BufferPool& pool() noexcept { return pool_; }
+  const BufferPool& pool() const noexcept { return pool_; }
   const FlowTableStats& stats() const noexcept { return stats_; }
   FlowTableStats& stats() noexcept { return stats_; }
   uint32_t active(uint64_t now) const noexcept;

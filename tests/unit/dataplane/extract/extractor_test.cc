@@ -102,6 +102,36 @@ TEST(Extractor, TlsHelloSplitOverTwoSegmentsCompletesOnTheSecond) {
   EXPECT_EQ(r.seen[0], (Seen{5, "tls_sni", "pq.example.com", "", kReassembled}));
 }
 
+// A flow evicted while it holds a partial message returns its reassembly buffer: the table
+// knows which flows the extractor lent one (a TCP stream buffer, a QUIC assembler) without
+// reading every victim.
+TEST(Extractor, EvictedFlowsHoldingPartialMessagesReturnTheirBuffers) {
+  Extractor ex(ExtractorConfig{{8, 4, 120'000'000}});  // 8 flows: one probe window
+  Collect sink;
+  uint64_t n = 0;
+  auto feed = [&](const ByteVector& f) {
+    ++n;
+    ex.process(parse::LinkType::kEthernet, parse::Bytes(f.data(), f.size()), n, n * 1000, sink);
+  };
+  TcpConversation c(tcp_base(40000, 443), 1000, 5000);
+  for (const ByteVector& f : c.handshake()) feed(f);
+  const ByteVector records = testing::tls_records(hello("pq.example.com", true));
+  const size_t cut[] = {900};
+  feed(c.client_send_split(records, cut)[0]);  // the first 900 bytes: kept in a buffer
+  const ByteVector ch = hello("quic.example", true, false, true);
+  const auto first = initial({1, 2, 3, 4, 5, 6, 7, 8}, 0, 0,
+                             ByteVector(ch.begin(), ch.begin() + static_cast<ptrdiff_t>(ch.size() / 2)));
+  feed(udp_frame(50001, 443, testing::quic_client_initial(first)).build());  // half a hello
+  ASSERT_EQ(ex.flows().pool().in_use(), 2u);
+  ASSERT_TRUE(sink.seen.empty());
+  for (uint16_t port = 1; port <= 16; ++port) {  // new flows push the two out
+    TcpConversation other(tcp_base(static_cast<uint16_t>(41000 + port), 80), port, port);
+    feed(other.handshake()[0]);
+  }
+  EXPECT_GE(ex.flows().stats().evicted, 2u);
+  EXPECT_EQ(ex.flows().pool().in_use(), 0u) << "an evicted flow kept its buffer";
+}
+
 // SNI is reported with ASCII A-Z folded to a-z and every other byte kept, at every length: the
 // fold runs eight bytes at a time, so lengths on both sides of each word and the bytes next to
 // the letter ranges (and bytes above 0x7f whose low seven bits are letters) are checked against
