@@ -2,7 +2,7 @@
 // main lcore on lcore 0, as the engine will run them.
 //  * RCU: the worker matches with the ruleset it acquired and reports quiescence after each
 //    burst while the main lcore swaps rulesets 200 times; a ruleset must never be freed while
-//    the worker holds it, nor before the worker reported after it was unpublished.
+//    the worker holds it (the ordering of frees and reports: ruleset_manager_test).
 //  * Events: worker -> rte_ring -> main lcore -> ZeroMQ PUSH -> PULL in the test, with a full
 //    ring counted, and the control process away (backlog, overflow counted, gap on return).
 //  * Control: ruleset-load over ZeroMQ (REQ side in the test, then the muhafiz-dataplane-ctl
@@ -90,7 +90,6 @@ struct RcuWorker {
   RulesetManager* rulesets = nullptr;
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> holding{0};  // version held in the current burst, 0 between bursts
-  std::atomic<uint64_t> reports{0};  // bursts ended; bumped just before quiescent()
   std::atomic<uint64_t> versions_seen{0};
   std::atomic<uint64_t> inconsistencies{0};
 };
@@ -126,7 +125,6 @@ int rcu_worker_main(void* arg) {
       s->holding.store(0);
     }
     ++burst;
-    s->reports.fetch_add(1);
     s->rulesets->quiescent(w);
   }
   s->rulesets->worker_offline(w);
@@ -140,16 +138,19 @@ TEST(RuntimeEal, RulesetSwappedTwoHundredTimesUnderAWorker) {
                                                            make_list("fia", 1, {"x.example"})});
 
   RcuWorker worker;
-  std::map<uint64_t, uint64_t> reports_before_unpublish;  // version -> worker reports then
-  uint64_t released = 0, freed_while_held = 0, freed_before_report = 0;
+  // That a ruleset is freed only after a report the worker made after the swap is checked
+  // deterministically in ruleset_manager_test (OldRulesetIsFreedOnlyAfterEveryOnlineWorkerReported,
+  // AReportBeforeTheSwapDoesNotCount). Here, with a real lcore, a counter beside the report
+  // cannot tell the report that allowed a free from the one before it (a worker descheduled
+  // through a whole load() reports once, then the free may run before its counter moves), so
+  // this test checks what a real worker would suffer: a ruleset freed while held (and, under
+  // AddressSanitizer, any read of a freed one).
+  uint64_t released = 0, freed_while_held = 0;
   RulesetManagerOptions o;
   o.workers = 1;
   o.on_release = [&](const Ruleset& r) {
     ++released;
     if (worker.holding.load() == r.version()) ++freed_while_held;
-    const auto it = reports_before_unpublish.find(r.version());
-    if (it == reports_before_unpublish.end() || worker.reports.load() <= it->second)
-      ++freed_before_report;
   };
   RulesetManager rulesets(o);
   ASSERT_TRUE(rulesets.load(a).ok);
@@ -159,7 +160,6 @@ TEST(RuntimeEal, RulesetSwappedTwoHundredTimesUnderAWorker) {
   constexpr int kSwaps = 200;
   for (int i = 0; i < kSwaps; ++i) {
     while (rulesets.retired() == RulesetManager::kMaxRetired) rulesets.reclaim();
-    reports_before_unpublish[rulesets.version()] = worker.reports.load();
     const api::RulesetLoadReply r = rulesets.load(i % 2 == 0 ? b : a);
     ASSERT_TRUE(r.ok) << i << ": " << r.error;
     ASSERT_EQ(r.version, static_cast<uint64_t>(i + 2));
@@ -172,7 +172,6 @@ TEST(RuntimeEal, RulesetSwappedTwoHundredTimesUnderAWorker) {
 
   EXPECT_EQ(released, static_cast<uint64_t>(kSwaps)) << "every replaced ruleset was freed";
   EXPECT_EQ(freed_while_held, 0u);
-  EXPECT_EQ(freed_before_report, 0u);
   EXPECT_EQ(worker.inconsistencies.load(), 0u);
   EXPECT_GT(worker.versions_seen.load(), 1u) << "the worker ran across swaps";
   EXPECT_EQ(rulesets.version(), static_cast<uint64_t>(kSwaps + 1));
