@@ -15,7 +15,7 @@ const CachedFlow* VerdictCache::find(const flow::FlowKey& key, uint64_t hash,
                                      uint64_t now) noexcept {
   if (occupied_ == 0) return nullptr;  // the usual case: no flow decided
   const uint32_t home = static_cast<uint32_t>(hash) & mask_;
-  const uint32_t sig = sig_of(hash);
+  const uint32_t sig = flow::flow_signature(hash);
   for (uint32_t i = 0; i < kProbeWindow; ++i) {
     const uint32_t idx = (home + i) & mask_;
     if (sigs_[idx] != sig) continue;
@@ -36,7 +36,7 @@ VerdictCache::Insert VerdictCache::insert(const flow::FlowKey& key, FlowVerdict 
                                           uint64_t now) noexcept {
   const uint64_t hash = flow::hash_flow_key(key);
   const uint32_t home = static_cast<uint32_t>(hash) & mask_;
-  const uint32_t sig = sig_of(hash);
+  const uint32_t sig = flow::flow_signature(hash);
   uint32_t free_slot = UINT32_MAX, idle = UINT32_MAX, oldest = UINT32_MAX;
   for (uint32_t i = 0; i < kProbeWindow; ++i) {
     const uint32_t idx = (home + i) & mask_;

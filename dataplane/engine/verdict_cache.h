@@ -62,9 +62,7 @@ class VerdictCache {
     return now - f.last_seen > timeout_;
   }
 
-  static constexpr uint32_t kFree = 0;
-  // The high half of the key's hash with the low bit set, so never kFree.
-  static uint32_t sig_of(uint64_t hash) noexcept { return static_cast<uint32_t>(hash >> 32) | 1; }
+  static constexpr uint32_t kFree = flow::kFreeSignature;
 
   uint32_t mask_;
   uint64_t timeout_;

@@ -119,7 +119,7 @@ void FlowTable::reset_flow(Flow& f, Slot& s) noexcept {
 }
 
 Flow& FlowTable::lookup(const FlowKey& key, uint64_t h, uint64_t now) noexcept {
-  const uint32_t sig = static_cast<uint32_t>(h >> 32) | 1;  // never kFreeSlot
+  const uint32_t sig = flow_signature(h);  // never kFreeSlot
   const auto base = static_cast<uint32_t>(h);
   // The window's slots are 16 bytes each, two or three cache lines in all: only a slot whose
   // signature matches has its Flow (280 bytes) read.

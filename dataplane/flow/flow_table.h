@@ -37,6 +37,13 @@ static_assert(sizeof(FlowKey) == 38 && std::has_unique_object_representations_v<
 // Builds the canonical key; *dir is 0 when the packet goes from the lower endpoint, else 1.
 FlowKey make_flow_key(const parse::PacketInfo& pkt, uint8_t* dir) noexcept;
 uint64_t hash_flow_key(const FlowKey& key) noexcept;
+// What a table keeps of a key's hash to skip the slots of other keys without reading them: the
+// high half (the low half picks the slot), with the low bit set so it is never 0, the mark of a
+// free slot. FlowTable and engine::VerdictCache both use it.
+inline constexpr uint32_t kFreeSignature = 0;
+inline uint32_t flow_signature(uint64_t hash) noexcept {
+  return static_cast<uint32_t>(hash >> 32) | 1;
+}
 
 inline constexpr size_t kStreamBufferSize =
     16384 + 1024;  // holds kMaxClientHelloLen / kMaxHttpHeadLen plus a record header
@@ -168,7 +175,7 @@ class FlowTable {
 
  private:
   static constexpr uint32_t kProbeWindow = 8;
-  static constexpr uint32_t kFreeSlot = 0;
+  static constexpr uint32_t kFreeSlot = kFreeSignature;
   // Trivial, so zeroed memory from calloc is a table of free slots.
   struct Slot {
     uint64_t last_seen;    // caller's clock (ns or µs), used for ageing
