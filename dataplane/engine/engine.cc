@@ -204,7 +204,12 @@ int worker_main(void* arg) {
       if (n == 0) continue;
       w.counters.ports[i].rx_packets.add(n);
       const PacketClock clock{rte_rdtsc() / cycles_per_us, unix_now_ns()};
+      for (uint16_t k = 0; k < n; ++k)
+        WorkerStage::prefetch_frame(rte_pktmbuf_mtod(pkts[k], const uint8_t*));
       for (uint16_t k = 0; k < n; ++k) prepare(w, pkts[k], &w.prepared[k]);
+      for (uint16_t k = 0; k < n; ++k) {
+        if (pkts[k]->nb_segs == 1) w.stage->prefetch_flow(w.prepared[k]);
+      }
       for (uint16_t k = 0; k < n; ++k)
         handle(e, w, i, pkts[k], w.prepared[k], rs != nullptr ? &source : nullptr, clock);
     }

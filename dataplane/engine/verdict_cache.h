@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "dataplane/flow/flow_table.h"
+#include "rules/match/prefetch.h"
 
 namespace muhafiz::engine {
 
@@ -50,7 +51,7 @@ class VerdictCache {
   // Starts fetching the home slot of a key of this hash (see flow::FlowTable::prefetch); a
   // no-op while no flow is decided, the usual case.
   void prefetch(uint64_t hash) const noexcept {
-    if (occupied_ != 0) __builtin_prefetch(&sigs_[static_cast<uint32_t>(hash) & mask_]);
+    if (occupied_ != 0) rules::prefetch(&sigs_[static_cast<uint32_t>(hash) & mask_]);
   }
 
   uint32_t occupied() const noexcept { return occupied_; }

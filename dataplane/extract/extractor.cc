@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstddef>
 #include <cstring>
 
 #include "dataplane/parse/http.h"
 #include "rules/match/ascii_word.h"
+#include "rules/match/prefetch.h"
 
 namespace muhafiz::extract {
 
@@ -211,7 +213,18 @@ void Extractor::prefetch(const parse::PacketInfo& pkt, const FlowRef* ref) const
   const Bytes payload = pkt.l4_payload;
   if (pkt.l4_proto == parse::kIpProtoUdp && payload.size() > 64 &&
       (flow || is_dns_port(pkt.src_port) || is_dns_port(pkt.dst_port))) {
-    __builtin_prefetch(payload.data() + 64);
+    rules::prefetch(payload.data() + 64);
+  }
+}
+
+void Extractor::prefetch_flow(const parse::PacketInfo& pkt, const FlowRef& ref) const noexcept {
+  if (!uses_flow(pkt)) return;
+  if (pkt.l4_proto == parse::kIpProtoTcp) {
+    flows_.prefetch_flow(ref.hash,
+                         offsetof(flow::Flow, tcp) + size_t{ref.dir} * sizeof(flow::TcpDirection),
+                         sizeof(flow::TcpDirection));
+  } else {
+    flows_.prefetch_flow(ref.hash, offsetof(flow::Flow, quic), sizeof(flow::QuicState));
   }
 }
 

@@ -98,6 +98,10 @@ class Extractor {
   // payload it will parse (DNS-family ports, QUIC), where a question runs on past the line the
   // headers were read from. Bulk payloads are never read, so they are not fetched.
   void prefetch(const parse::PacketInfo& pkt, const FlowRef* ref) const noexcept;
+  // The second stage, for a burst whose prefetch() calls have all been issued: the flow's own
+  // lines, found through its slot (flow::FlowTable::prefetch_flow): the TCP direction the
+  // packet travels, or the QUIC state.
+  void prefetch_flow(const parse::PacketInfo& pkt, const FlowRef& ref) const noexcept;
 
   const ExtractStats& stats() const noexcept { return stats_; }
   const flow::FlowTable& flows() const noexcept { return flows_; }

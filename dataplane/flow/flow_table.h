@@ -15,6 +15,7 @@
 #include "dataplane/parse/http.h"
 #include "dataplane/parse/packet.h"
 #include "dataplane/parse/quic.h"
+#include "rules/match/prefetch.h"
 
 namespace muhafiz::flow {
 
@@ -153,10 +154,29 @@ class FlowTable {
   // processes the first, so the burst's cache misses overlap instead of queueing.
   void prefetch(uint64_t hash) const noexcept {
     const uint32_t idx = static_cast<uint32_t>(hash) & mask_;
-    __builtin_prefetch(&slots_[idx]);
+    rules::prefetch(&slots_[idx]);
     const auto* head = reinterpret_cast<const char*>(&flows_[idx]);
-    __builtin_prefetch(head);       // the key
-    __builtin_prefetch(head + 64);  // the key's tail and the first TCP direction
+    rules::prefetch(head);       // the key
+    rules::prefetch(head + 64);  // the key's tail and the first TCP direction
+  }
+  // The second stage, once prefetch()'s slot line has arrived: finds the flow whose signature
+  // matches in the probe window (reading slots only) and starts fetching its key and the
+  // `len` bytes at `offset` in it (the part of the Flow the packet will use). A flow away from
+  // its home slot, or a part past the home flow's first two lines, is then not a miss in
+  // lookup(). Nothing is fetched for a key not in the table.
+  void prefetch_flow(uint64_t hash, size_t offset, size_t len) const noexcept {
+    const uint32_t sig = flow_signature(hash);
+    const auto base = static_cast<uint32_t>(hash);
+    for (uint32_t i = 0; i < kProbeWindow; ++i) {
+      const uint32_t idx = (base + i) & mask_;
+      if (slots_[idx].sig != sig) continue;
+      const auto* f = reinterpret_cast<const char*>(&flows_[idx]);
+      rules::prefetch(f);
+      rules::prefetch(f + sizeof(FlowKey) - 1);
+      rules::prefetch(f + offset);
+      rules::prefetch(f + offset + len - 1);
+      return;
+    }
   }
   // Lends a reassembly slot to `f` (a flow this table returned), or kNoBuffer when the pool is
   // empty. The table marks the flow's slot, so evicting a flow that never held a buffer does not

@@ -752,7 +752,9 @@ template <typename Check>
 void handle_burst(Run& run, const Frames& frames, size_t begin, size_t size, Check&& check) {
   eng::WorkerStage::PreparedFrame prepared[kBurst];
   const size_t n = std::min({size, kBurst, frames.size() - begin});
+  for (size_t k = 0; k < n; ++k) eng::WorkerStage::prefetch_frame(frames.at(begin + k).data());
   for (size_t k = 0; k < n; ++k) run.stage.prepare(frames.at(begin + k), &prepared[k]);
+  for (size_t k = 0; k < n; ++k) run.stage.prefetch_flow(prepared[k]);
   for (size_t k = 0; k < n; ++k) check(begin + k, run.handle(prepared[k]));
 }
 

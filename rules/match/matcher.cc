@@ -16,6 +16,7 @@
 
 #include "rules/match/ascii_word.h"
 #include "rules/match/fingerprint.h"
+#include "rules/match/prefetch.h"
 
 namespace muhafiz::rules {
 
@@ -760,7 +761,7 @@ void Matcher::walk_host(std::string_view host, const DotMask& dots, std::string_
     nc += host_filter_.test(queries[i]);
   }
   for (size_t c = 0; c < nc; ++c)
-    __builtin_prefetch(&host_slots_[fp::home_of(tags[cand[c]], host_capacity_)]);
+    prefetch(&host_slots_[fp::home_of(tags[cand[c]], host_capacity_)]);
   for (size_t c = 0; c < nc; ++c) {
     const size_t i = cand[c];
     const std::string_view name = host.substr(begins[i]);

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "rules/match/fingerprint.h"
+#include "rules/match/prefetch.h"
 
 namespace muhafiz::rules {
 
@@ -57,7 +58,7 @@ class TagFilter {
     return Query{word_of(m), mask_of(m)};
   }
   void prefetch(Query q) const noexcept {
-    if (word_count_ != 0) __builtin_prefetch(&words_[q.word]);
+    if (word_count_ != 0) rules::prefetch(&words_[q.word]);
   }
   bool test(Query q) const noexcept {
     return word_count_ != 0 && (words_[q.word] & q.mask) == q.mask;

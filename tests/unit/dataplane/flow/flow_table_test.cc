@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstring>
 #include <random>
 #include <utility>
+#include <vector>
 
 namespace muhafiz::flow {
 namespace {
@@ -116,6 +118,29 @@ TEST(FlowTable, LookupFindsTheSameFlow) {
 
 // A flow idle past the timeout comes back fresh: a new conversation on the same 5-tuple (a
 // QUIC client reusing its port) must not inherit the old reassembly state or its buffer.
+// prefetch() and prefetch_flow() only start fetches, so what they could get wrong is where
+// they read: every slot of the probe window, wrapping at the table's end. Under ASan a slot
+// index past the table fails here; any hash, stored or not, must be safe.
+TEST(FlowTable, PrefetchesStayInsideTheTableForAnyHash) {
+  auto make_key = [](uint8_t i) {
+    uint8_t dir = 0;
+    return make_flow_key(packet(1, static_cast<uint16_t>(1000 + i), 2, 443), &dir);
+  };
+  FlowTable t(FlowTableConfig{8, 2, 1000});
+  for (uint8_t i = 0; i < 6; ++i) t.lookup(make_key(i), i);
+  std::mt19937_64 rng(5);
+  std::vector<uint64_t> hashes = {0, 7, 15, UINT64_MAX, uint64_t{UINT32_MAX}};
+  for (uint8_t i = 0; i < 6; ++i) hashes.push_back(hash_flow_key(make_key(i)));
+  for (int i = 0; i < 1000; ++i) hashes.push_back(rng());
+  for (const uint64_t h : hashes) {
+    t.prefetch(h);
+    t.prefetch_flow(h, offsetof(Flow, tcp) + sizeof(TcpDirection), sizeof(TcpDirection));
+    t.prefetch_flow(h, offsetof(Flow, quic), sizeof(QuicState));
+  }
+  for (uint8_t i = 0; i < 6; ++i) EXPECT_EQ(t.lookup(make_key(i), 10).key, make_key(i));
+  EXPECT_EQ(t.stats().created, 6u);  // prefetching changed nothing
+}
+
 TEST(FlowTable, ExpiredFlowIsResetWhenItsKeyReturns) {
   FlowTable t(FlowTableConfig{64, 4, 1000});
   uint8_t dir = 0;
