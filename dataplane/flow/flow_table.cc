@@ -122,8 +122,7 @@ Flow& FlowTable::lookup(const FlowKey& key, uint64_t h, uint64_t now) noexcept {
   const uint32_t sig = flow_signature(h);  // never kFreeSlot
   const auto base = static_cast<uint32_t>(h);
   // The window's slots are 16 bytes each, two or three cache lines in all: only a slot whose
-  // signature matches has its Flow (280 bytes) read.
-  uint32_t victim = UINT32_MAX;
+  // signature matches has its Flow read.
   for (uint32_t i = 0; i < kProbeWindow; ++i) {
     const uint32_t idx = (base + i) & mask_;
     Slot& s = slots_[idx];
@@ -141,26 +140,18 @@ Flow& FlowTable::lookup(const FlowKey& key, uint64_t h, uint64_t now) noexcept {
       s.last_seen = now;
       return f;
     }
-    // Prefer the first free slot; else the least recently seen flow in the window.
-    if (s.sig == kFreeSlot) {
-      if (victim == UINT32_MAX || slots_[victim].sig != kFreeSlot) victim = idx;
-    } else if (victim == UINT32_MAX ||
-               (slots_[victim].sig != kFreeSlot && s.last_seen < slots_[victim].last_seen)) {
-      victim = idx;
-    }
   }
-  Slot& vs = slots_[victim];
-  if (vs.sig != kFreeSlot) {
+  const uint32_t v = victim(base);
+  Slot& vs = slots_[v];
+  Flow& f = flows_[v];
+  if (vs.sig == kFreeSlot) {
+    new (&f) Flow();  // first use of this slot
+  } else {
     if (now > vs.last_seen && now - vs.last_seen > cfg_.idle_timeout) {
       ++stats_.expired;
     } else {
       ++stats_.evicted;
     }
-  }
-  Flow& f = flows_[victim];
-  if (vs.sig == kFreeSlot) {
-    new (&f) Flow();  // first use of this slot
-  } else {
     reset_flow(f, vs);
   }
   f.key = key;

@@ -149,21 +149,19 @@ class FlowTable {
   }
   // Same, with hash == hash_flow_key(key) already computed.
   Flow& lookup(const FlowKey& key, uint64_t hash, uint64_t now) noexcept;
-  // Starts fetching what lookup() reads first for a key of this hash: the home slot and the
-  // head of the home flow. A worker issues this for every packet of a burst before it
-  // processes the first, so the burst's cache misses overlap instead of queueing.
+  // Starts fetching what lookup() reads first for a key of this hash: its probe window's
+  // slots (128 bytes: the home slot's line and the last slot's). A worker issues this for every
+  // packet of a burst before it processes the first, so the burst's cache misses overlap
+  // instead of queueing.
   void prefetch(uint64_t hash) const noexcept {
-    const uint32_t idx = static_cast<uint32_t>(hash) & mask_;
-    rules::prefetch(&slots_[idx]);
-    const auto* head = reinterpret_cast<const char*>(&flows_[idx]);
-    rules::prefetch(head);       // the key
-    rules::prefetch(head + 64);  // the key's tail and the first TCP direction
+    const auto base = static_cast<uint32_t>(hash);
+    rules::prefetch(&slots_[base & mask_]);
+    rules::prefetch(&slots_[(base + kProbeWindow - 1) & mask_]);
   }
-  // The second stage, once prefetch()'s slot line has arrived: finds the flow whose signature
-  // matches in the probe window (reading slots only) and starts fetching its key and the
-  // `len` bytes at `offset` in it (the part of the Flow the packet will use). A flow away from
-  // its home slot, or a part past the home flow's first two lines, is then not a miss in
-  // lookup(). Nothing is fetched for a key not in the table.
+  // The second stage, once prefetch()'s lines have arrived: reads the window's slots only, and
+  // starts fetching the flow lookup() will return. For a key with a matching signature, its key
+  // and the `len` bytes at `offset` (the part the packet will use); for a new key, the whole
+  // flow it will take over, which lookup() rewrites. Nothing else is read or changed.
   void prefetch_flow(uint64_t hash, size_t offset, size_t len) const noexcept {
     const uint32_t sig = flow_signature(hash);
     const auto base = static_cast<uint32_t>(hash);
@@ -177,6 +175,9 @@ class FlowTable {
       rules::prefetch(f + offset + len - 1);
       return;
     }
+    const auto* f = reinterpret_cast<const char*>(&flows_[victim(base)]);
+    for (size_t at = 0; at < sizeof(Flow); at += 64) rules::prefetch(f + at);
+    rules::prefetch(f + sizeof(Flow) - 1);
   }
   // Lends a reassembly slot to `f` (a flow this table returned), or kNoBuffer when the pool is
   // empty. The table marks the flow's slot, so evicting a flow that never held a buffer does not
@@ -205,6 +206,17 @@ class FlowTable {
   static_assert(sizeof(Slot) == 16 && std::is_trivial_v<Slot>);
   static_assert(std::is_trivially_destructible_v<Flow>);
   void reset_flow(Flow& f, Slot& s) noexcept;
+  // The slot a new key of this window takes: the first free one, else the least recently seen.
+  uint32_t victim(uint32_t base) const noexcept {
+    uint32_t v = base & mask_;
+    for (uint32_t i = 0; i < kProbeWindow; ++i) {
+      const uint32_t idx = (base + i) & mask_;
+      const Slot& s = slots_[idx];
+      if (s.sig == kFreeSlot) return idx;
+      if (s.last_seen < slots_[v].last_seen) v = idx;
+    }
+    return v;
+  }
 
   FlowTableConfig cfg_;
   uint32_t mask_;
