@@ -1,6 +1,7 @@
 #include "dataplane/parse/dns.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <iterator>
 
@@ -51,26 +52,28 @@ bool is_ldh(uint8_t b) noexcept {
 }
 
 // Writes a name's text form into DnsName::text. kMaxDnsNameTextLen is a proven bound; the
-// overflow flag only keeps a future change from writing past the buffer.
+// overflow flag only keeps a future change from writing past the buffer. The length is kept
+// here while the name is written (a char store may alias DnsName::len, so updating it in place
+// costs a store and a reload per byte) and stored when the writer goes away.
 class NameText {
  public:
-  explicit NameText(DnsName* name) noexcept : name_(name) { name_->len = 0; }
+  explicit NameText(DnsName* name) noexcept : name_(name) {}
+  NameText(const NameText&) = delete;
+  NameText& operator=(const NameText&) = delete;
+  ~NameText() { name_->len = len_; }
 
   [[nodiscard]] bool overflowed() const noexcept { return overflowed_; }
-  size_t room() const noexcept { return kMaxDnsNameTextLen - name_->len; }
-
-  // Eight bytes at once (the caller checked room() >= 8).
-  void put8(uint64_t w) noexcept {
-    std::memcpy(name_->text + name_->len, &w, 8);
-    name_->len = static_cast<uint16_t>(name_->len + 8);
-  }
+  size_t room() const noexcept { return kMaxDnsNameTextLen - len_; }
+  // Where the next byte goes; advance() takes bytes written there (at most room()).
+  char* end() noexcept { return name_->text + len_; }
+  void advance(size_t n) noexcept { len_ = static_cast<uint16_t>(len_ + n); }
 
   void put(char c) noexcept {
-    if (name_->len >= kMaxDnsNameTextLen) {
+    if (len_ >= kMaxDnsNameTextLen) {
       overflowed_ = true;
       return;
     }
-    name_->text[name_->len++] = c;
+    name_->text[len_++] = c;
   }
 
   // One byte below 0x80: lower-cased if A-Z, escaped like tshark if not printable.
@@ -120,40 +123,50 @@ class NameText {
 
  private:
   DnsName* name_;
+  uint16_t len_ = 0;
   bool overflowed_ = false;
 };
 
-// Eight label bytes at a time, without a branch per byte, for the common case: all printable
-// ASCII (0x20-0x7e), whose text form is the byte with A-Z folded to a-z (put_ascii). Returns
-// false, consuming nothing, when a byte needs the byte-wise path. Each test works on the low
-// seven bits with the top bit kept clear, so no byte carries into its neighbour.
-bool append_printable8(ByteReader& label, NameText& text, bool* non_ldh) noexcept {
-  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull, kLow7 = ~kHigh;
-  const Bytes b = label.rest();
-  uint64_t w;
-  std::memcpy(&w, b.data(), 8);
-  // Byte in [lo, hi], for bytes below 0x80: its high bit after both subtractions.
-  auto in_range = [&](uint64_t x, uint8_t lo, uint8_t hi) {
-    return ((x | kHigh) - lo * kOnes) & ((hi * kOnes | kHigh) - x) & kHigh;
-  };
-  auto equal_to = [&](uint64_t x, uint8_t c) {
-    const uint64_t y = x ^ (c * kOnes);
-    return ~(((y & kLow7) + kLow7) | y) & kHigh;
-  };
-  if ((w & kHigh) != 0 || in_range(w, 0x20, 0x7e) != kHigh) return false;
-  w |= in_range(w, 'A', 'Z') >> 2;  // 0x80 >> 2 == 0x20: fold to lower case
-  const uint64_t ldh =
-      in_range(w, 'a', 'z') | in_range(w, '0', '9') | equal_to(w, '-') | equal_to(w, '_');
-  if (ldh != kHigh) *non_ldh = true;
-  text.put8(w);
-  label.skip(8);
+// The common case without a branch per byte: a label of printable ASCII (0x20-0x7e), whose text
+// form is each byte with A-Z folded to a-z (put_ascii). kFold gives that form, kClass what the
+// byte is: kNotLdh, and kSlow for a byte the byte-wise path must write (an escape, UTF-8).
+constexpr uint8_t kNotLdh = 1, kSlow = 2;
+constexpr auto kFold = [] {
+  std::array<char, 256> t{};
+  for (int b = 0; b < 256; ++b) {
+    t[b] = static_cast<char>(b >= 'A' && b <= 'Z' ? b - 'A' + 'a' : b);
+  }
+  return t;
+}();
+constexpr auto kClass = [] {
+  std::array<uint8_t, 256> t{};
+  for (int b = 0; b < 256; ++b) {
+    const bool ldh = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+                     b == '-' || b == '_';
+    t[b] = static_cast<uint8_t>((ldh ? 0 : kNotLdh) | (b >= 0x20 && b < 0x7f ? 0 : kSlow));
+  }
+  return t;
+}();
+
+// Writes the label through the tables; false, with nothing kept, when a byte needs the
+// byte-wise path (the bytes written past the text's end are then overwritten).
+bool append_printable(Bytes label, NameText& text, bool* non_ldh) noexcept {
+  if (text.room() < label.size()) return false;
+  char* out = text.end();
+  uint8_t cls = 0;
+  for (size_t i = 0; i < label.size(); ++i) {
+    out[i] = kFold[label[i]];
+    cls |= kClass[label[i]];
+  }
+  if ((cls & kSlow) != 0) return false;
+  if ((cls & kNotLdh) != 0) *non_ldh = true;
+  text.advance(label.size());
   return true;
 }
 
 // Appends one label (at most 63 bytes) in the text form described in dns.h.
 void append_label(ByteReader label, NameText& text, bool* non_ldh) noexcept {
-  while (label.remaining() >= 8 && text.room() >= 8 && append_printable8(label, text, non_ldh)) {
-  }
+  if (append_printable(label.rest(), text, non_ldh)) return;
   while (!label.empty()) {
     const uint8_t b = label.read_u8();
     if (!is_ldh(b)) *non_ldh = true;
