@@ -98,5 +98,9 @@ struct PacketInfo {
 // short by the capture: see kTruncated). kNotApplicable: decodable but nothing to inspect
 // (not IP, other L4 protocol, a later fragment). kMalformed: a header is broken.
 ParseStatus decode_packet(LinkType link, Bytes frame, PacketInfo* out) noexcept;
+// The same without decode_packet's fast path for plain Ethernet/IPv4/TCP-or-UDP frames: every
+// frame through the general layer-by-layer decoder. For tests that hold the two to the same
+// result; the dataplane calls decode_packet.
+ParseStatus decode_packet_general(LinkType link, Bytes frame, PacketInfo* out) noexcept;
 
 }  // namespace muhafiz::parse

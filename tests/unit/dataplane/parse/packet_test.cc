@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <initializer_list>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -294,6 +296,97 @@ TEST(DecodePacket, UnsupportedLinkType) {
   EXPECT_TRUE(link_type_supported(239));   // NFLOG
   EXPECT_TRUE(link_type_supported(1));
   EXPECT_FALSE(link_type_supported(0x10001));
+}
+
+// decode_packet's fast path for plain Ethernet/IPv4/TCP-or-UDP frames must give exactly what
+// the general decoder gives, for every frame: the same status and every PacketInfo field, the
+// payload as the same bytes of the frame. Compared on frames of each shape the fast path takes
+// or hands over (options, fragments, tunnel ports, offload lengths, padding, IPv6, VLAN), on
+// each cut at every length, and on random byte changes in the headers, length fields above all.
+void expect_same_as_general(const B& frame, const std::string& what) {
+  PacketInfo fast, general;
+  const ParseStatus sf = decode_packet(LinkType::kEthernet, Bytes(frame), &fast);
+  const ParseStatus sg = decode_packet_general(LinkType::kEthernet, Bytes(frame), &general);
+  ASSERT_EQ(sf, sg) << what;
+  EXPECT_EQ(fast.family, general.family) << what;
+  EXPECT_EQ(fast.src.family, general.src.family) << what;
+  EXPECT_EQ(fast.dst.family, general.dst.family) << what;
+  EXPECT_EQ(B(fast.src.bytes, fast.src.bytes + 16), B(general.src.bytes, general.src.bytes + 16))
+      << what;
+  EXPECT_EQ(B(fast.dst.bytes, fast.dst.bytes + 16), B(general.dst.bytes, general.dst.bytes + 16))
+      << what;
+  EXPECT_EQ(fast.l4_proto, general.l4_proto) << what;
+  EXPECT_EQ(fast.src_port, general.src_port) << what;
+  EXPECT_EQ(fast.dst_port, general.dst_port) << what;
+  EXPECT_EQ(fast.tcp_seq, general.tcp_seq) << what;
+  EXPECT_EQ(fast.tcp_ack, general.tcp_ack) << what;
+  EXPECT_EQ(fast.tcp_flags, general.tcp_flags) << what;
+  EXPECT_EQ(fast.outer_vlan, general.outer_vlan) << what;
+  EXPECT_EQ(fast.tunnel_depth, general.tunnel_depth) << what;
+  EXPECT_EQ(fast.l4_payload.data(), general.l4_payload.data()) << what;
+  EXPECT_EQ(fast.l4_payload.size(), general.l4_payload.size()) << what;
+  EXPECT_EQ(fast.anomalies, general.anomalies) << what;
+}
+
+TEST(DecodePacket, FastPathAgreesWithTheGeneralDecoder) {
+  B tcp_ack = tcp(443, 40000, 0x01020304);
+  tcp_ack[8] = 0xa1;  // a non-zero acknowledgement number
+  tcp_ack[11] = 0x5e;
+  std::vector<B> frames = {
+      cat({eth(0x0800), ipv4(6, 20 + kPayload.size()), tcp(40000, 443, 7), kPayload}),
+      cat({eth(0x0800), ipv4(6, 20), tcp_ack}),  // a bare ACK
+      cat({eth(0x0800), ipv4(6, 32 + kPayload.size()), tcp(40000, 443, 7, 8), kPayload}),
+      cat({eth(0x0800), ipv4(6, 20 + kPayload.size()), tcp(40000, 443, 7), kPayload, B(12, 0)}),
+      cat({eth(0x0800), ipv4(17, 8 + kPayload.size()), udp(5353, 53, kPayload.size()), kPayload}),
+      cat({eth(0x0800), ipv4(17, 8), udp(1, 2, 0)}),
+      cat({eth(0x0800), ipv4(17, 8 + kPayload.size()), udp(1, 2, kPayload.size()), kPayload,
+           B(20, 0)}),  // Ethernet padding
+      cat({eth(0x0800), ipv4(17, 8 + kPayload.size(), 0x4000 /* DF */),
+           udp(1, 2, kPayload.size()), kPayload}),
+      cat({eth(0x0800), ipv4(17, 8 + kPayload.size(), 0x2000 /* MF */),
+           udp(1, 2, kPayload.size()), kPayload}),
+      cat({eth(0x0800), ipv4(17, 8 + kPayload.size(), 0x0010 /* offset */),
+           udp(1, 2, kPayload.size()), kPayload}),
+      cat({eth(0x0800), ipv4(6, 20 + kPayload.size(), 0, 2), tcp(1, 2, 3), kPayload}),
+      cat({eth(0x0800), ipv4(1, 8), B(8, 0)}),  // ICMP
+      cat({eth(0x86dd), ipv6(17, 8 + kPayload.size()), udp(1, 53, kPayload.size()), kPayload}),
+      cat({eth(0x8100), vlan(10, 0x0800), ipv4(17, 8 + kPayload.size()),
+           udp(1, 53, kPayload.size()), kPayload}),
+  };
+  for (const uint16_t port : {kGtpuPort, kVxlanPort, kCapwapDataPort}) {  // GTP-U, VXLAN, CAPWAP: tunnels
+    const B gtp = {0x30, 0xff, 0x00, 0x05, 0, 0, 0, 1, 'x', 'y', 'z', 'z', 'y'};
+    frames.push_back(cat({eth(0x0800), ipv4(17, 8 + gtp.size()), udp(1, port, gtp.size()), gtp}));
+    frames.push_back(cat({eth(0x0800), ipv4(17, 8 + gtp.size()), udp(port, 1, gtp.size()), gtp}));
+  }
+  B zero_lengths = frames[0];
+  zero_lengths[16] = zero_lengths[17] = 0;  // IPv4 total length 0: segmentation offload
+  frames.push_back(zero_lengths);
+  B udp_zero = frames[4];
+  udp_zero[38] = udp_zero[39] = 0;  // UDP length 0
+  frames.push_back(udp_zero);
+
+  std::mt19937 rng(11);
+  size_t compared = 0;
+  for (size_t f = 0; f < frames.size(); ++f) {
+    const B& frame = frames[f];
+    expect_same_as_general(frame, "frame " + std::to_string(f));
+    for (size_t len = 0; len < frame.size(); ++len) {
+      expect_same_as_general(B(frame.begin(), frame.begin() + static_cast<long>(len)),
+                             "frame " + std::to_string(f) + " cut to " + std::to_string(len));
+    }
+    // The length, fragment, header-length and port fields, then any header byte.
+    const std::vector<size_t> fields = {12, 13, 14, 16, 17, 20, 21, 23, 34, 35, 36, 37, 38, 39, 46};
+    for (int i = 0; i < 400; ++i) {
+      B m = frame;
+      const size_t at = i < 200 ? fields[rng() % fields.size()] : rng() % std::min<size_t>(m.size(), 60);
+      if (at >= m.size()) continue;
+      m[at] = static_cast<uint8_t>(i % 3 == 0 ? rng() : m[at] + (i % 2 == 0 ? 1 : -1));
+      expect_same_as_general(m, "frame " + std::to_string(f) + " byte " + std::to_string(at) +
+                                    " = " + std::to_string(m[at]));
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 5000u);
 }
 
 }  // namespace
