@@ -144,8 +144,8 @@ void send_reply(Engine::State& e, Worker& w, size_t out, parse::Bytes frame) noe
   transmit(e, w, out, m);
 }
 
-// First pass over a burst: a single-segment frame is decoded where it lies and its table lines
-// are prefetched (WorkerStage::prepare). A chained mbuf is linearised into the worker's one
+// Second pass over a burst (after prefetch_frame): a single-segment frame is decoded where it
+// lies and its table lines are prefetched (WorkerStage::prepare). A chained mbuf is linearised into the worker's one
 // buffer only when its turn comes, in handle().
 void prepare(Worker& w, rte_mbuf* m, WorkerStage::PreparedFrame* f) noexcept {
   if (m->nb_segs == 1) {

@@ -97,10 +97,11 @@ class WorkerStage {
   // One Ethernet frame. `rules` is nullptr while no ruleset is loaded (fail_mode decides).
   Decision process(parse::Bytes frame, MatchSource* rules, const PacketClock& now) noexcept;
 
-  // The same in two steps, for a burst: prepare() every frame (decode, flow key and hash, and
-  // a prefetch of the flow-table and verdict-cache lines the packet will need), then process()
-  // each in order. The tables are read and changed only by process(), so the decisions are
-  // those of processing the frames one by one; only the cache misses overlap. The frame's
+  // The same in steps, for a burst: prefetch_frame() every frame, prepare() every frame
+  // (decode, flow key and hash, and a prefetch of the flow-table slots and verdict-cache line
+  // the packet will need), prefetch_flow() every frame, then process() each in order. Only
+  // process() changes the tables (prefetch_flow() reads slots, nothing else), so the decisions
+  // are those of processing the frames one by one; only the cache misses overlap. The frame's
   // bytes must stay valid until its process().
   struct PreparedFrame {
     parse::Bytes frame;
@@ -116,9 +117,11 @@ class WorkerStage {
   void prefetch_flow(const PreparedFrame& f) const noexcept {
     if (f.hashed && f.status == parse::ParseStatus::kOk) extractor_.prefetch_flow(f.info, f.flow);
   }
-  // Starts fetching a frame's headers (its first two cache lines: Ethernet with tags, IPv6
-  // with extension headers and TCP fit). Called for every frame of a burst before the first
-  // prepare(), so the frames' misses overlap instead of stalling each decode in turn.
+  // Starts fetching a frame's headers: its first two cache lines, which hold Ethernet, IPv4 or
+  // IPv6 and TCP or UDP unless tags, extension headers or options push them further (those
+  // lines are then read in turn). Called for every frame of a burst before the first
+  // prepare(), so the frames' misses overlap instead of stalling each decode in turn. A
+  // prefetch never faults, so a frame shorter than 128 bytes is fine.
   static void prefetch_frame(const uint8_t* data) noexcept {
     rules::prefetch(data);
     rules::prefetch(data + 64);

@@ -150,18 +150,23 @@ class FlowTable {
   // Same, with hash == hash_flow_key(key) already computed.
   Flow& lookup(const FlowKey& key, uint64_t hash, uint64_t now) noexcept;
   // Starts fetching what lookup() reads first for a key of this hash: its probe window's
-  // slots (128 bytes: the home slot's line and the last slot's). A worker issues this for every
+  // slots, 128 bytes over two or three cache lines (the slots are 16 bytes, 16-byte aligned):
+  // slots 0, 4 and 7 of the window lie on every line it touches. A worker issues this for every
   // packet of a burst before it processes the first, so the burst's cache misses overlap
   // instead of queueing.
   void prefetch(uint64_t hash) const noexcept {
+    static_assert(kProbeWindow == 8 && sizeof(Slot) == 16);
     const auto base = static_cast<uint32_t>(hash);
     rules::prefetch(&slots_[base & mask_]);
+    rules::prefetch(&slots_[(base + 4) & mask_]);
     rules::prefetch(&slots_[(base + kProbeWindow - 1) & mask_]);
   }
   // The second stage, once prefetch()'s lines have arrived: reads the window's slots only, and
   // starts fetching the flow lookup() will return. For a key with a matching signature, its key
   // and the `len` bytes at `offset` (the part the packet will use); for a new key, the whole
-  // flow it will take over, which lookup() rewrites. Nothing else is read or changed.
+  // flow it will take over, which lookup() rewrites. Nothing else is read or changed. An
+  // earlier packet of the burst may change the window before lookup() runs: a fetch is then
+  // wasted, nothing more.
   void prefetch_flow(uint64_t hash, size_t offset, size_t len) const noexcept {
     const uint32_t sig = flow_signature(hash);
     const auto base = static_cast<uint32_t>(hash);
@@ -171,7 +176,7 @@ class FlowTable {
       const auto* f = reinterpret_cast<const char*>(&flows_[idx]);
       rules::prefetch(f);
       rules::prefetch(f + sizeof(FlowKey) - 1);
-      rules::prefetch(f + offset);
+      for (size_t at = offset; at < offset + len; at += 64) rules::prefetch(f + at);
       rules::prefetch(f + offset + len - 1);
       return;
     }

@@ -149,7 +149,9 @@ constexpr auto kClass = [] {
 }();
 
 // Writes the label through the tables; false, with nothing kept, when a byte needs the
-// byte-wise path (the bytes written past the text's end are then overwritten).
+// byte-wise path. The bytes written past the text's end then stay there until overwritten: a
+// label decoded byte-wise may be shorter as text (an invalid UTF-8 sequence of four bytes
+// becomes one three-byte U+FFFD), and DnsName::view() stops at len.
 bool append_printable(Bytes label, NameText& text, bool* non_ldh) noexcept {
   if (text.room() < label.size()) return false;
   char* out = text.end();

@@ -91,8 +91,9 @@ constexpr std::string_view to_string(DnsAnomaly a) noexcept {
 // Known differences from tshark: it shows "<Root>" for the root, does not lower-case, decodes
 // overlong UTF-8 forms (we replace them) and escapes code points unassigned in its Unicode
 // version (we show them as UTF-8). The text is always valid UTF-8.
-// `text` is not zeroed on purpose: only text[0, len) is ever written or read, and a DnsMessage
-// built per packet would otherwise clear 8 KiB, more than the decode costs.
+// `text` is not zeroed on purpose: only text[0, len) is ever read (bytes past it may hold what a
+// label's fast path wrote before it fell back to the byte-wise one), and a DnsMessage built per
+// packet would otherwise clear 8 KiB, more than the decode costs.
 struct DnsName {  // NOLINT(cppcoreguidelines-pro-type-member-init)
   char text[kMaxDnsNameTextLen];
   uint16_t len = 0;

@@ -745,7 +745,8 @@ struct Run {
 };
 
 // engine.cc's worker loop over one RX burst of up to `size` (<= kBurst) frames starting at
-// `begin`: prepare (decode and prefetch) them all, then handle each in order. `check` sees every
+// `begin`: prefetch every frame's headers, prepare (decode and prefetch) them all, prefetch
+// their flows, then handle each in order. `check` sees every
 // frame's decision.
 constexpr size_t kBurst = 32;  // dataplane/engine/ports.h kBurstSize
 template <typename Check>

@@ -4,14 +4,16 @@
 GCC 12 deletes a call to a function whose only effect is __builtin_prefetch when it does not
 inline it (rules/match/prefetch.h). Nothing fails then, the code only gets slower: the flow
 table's and the verdict cache's prefetches were missing from every build until this check. It
-disassembles the libraries and counts prefetch instructions in each named function, and in the
-functions it calls directly, which may hold them when the compiler did not inline them.
+disassembles the libraries (objdump -dr, so that a call's target is read from its relocation:
+in an unlinked object the call itself points back into the caller) and counts prefetch
+instructions in each named function, in its compiler-made parts ("[clone .cold]" and the like),
+and in the functions it calls directly, once per call site.
 
 usage: check_prefetch.py OBJDUMP ARCHIVE FUNCTION MIN [ARCHIVE FUNCTION MIN ...]
 FUNCTION is the start of a demangled name ("muhafiz::extract::Extractor::prefetch("). Exit 0
-when every function has at least MIN, 1 when one has fewer, 77 (skipped) on a machine whose
-prefetch instruction it does not know. Meant for optimised builds (CMake registers it only for
-those): the point is what the optimiser kept.
+when every function has at least MIN, 1 when one has fewer or is missing, 77 (skipped) on a
+machine whose prefetch instruction it does not know. Meant for optimised builds (CMake
+registers it only for those): the point is what the optimiser kept.
 """
 import platform
 import re
@@ -19,27 +21,34 @@ import subprocess
 import sys
 
 HEADER = re.compile(r"^[0-9a-f]+ <(.+)>:$")
-CALL = re.compile(r"\b(?:call|jmp|bl|b)\s+[0-9a-f]+ <([^>+]+)(?:\+0x[0-9a-f]+)?>")
+BRANCH = re.compile(r"^\s*[0-9a-f]+:\s+(call|jmp|bl|b)\b")
+RELOC = re.compile(r"^\s*[0-9a-f]+:\s+R_\w+\s+(.+?)(?:[-+]0x[0-9a-f]+)?$")
 PREFETCH = re.compile(r"^\s*[0-9a-f]+:\s+(prefetch\w*|prfm)\b")
+CLONE = re.compile(r"\s*\[clone [^]]*\]$")
 
 
 def functions(objdump, archive):
-    out = subprocess.run([objdump, "-d", "-C", "--no-show-raw-insn", archive], check=True,
+    """name -> [prefetch count, [callee per call site]]; clones folded into their function."""
+    out = subprocess.run([objdump, "-dr", "-C", "--no-show-raw-insn", archive], check=True,
                          capture_output=True, text=True).stdout
-    funcs, name = {}, None
+    funcs, name, after_branch = {}, None, False
     for line in out.splitlines():
         m = HEADER.match(line)
         if m:
-            name = m.group(1)
+            name = CLONE.sub("", m.group(1))
             funcs.setdefault(name, [0, []])
+            after_branch = False
             continue
         if name is None:
             continue
         if PREFETCH.match(line):
             funcs[name][0] += 1
-        c = CALL.search(line)
-        if c and c.group(1) != name:
-            funcs[name][1].append(c.group(1))  # each call site counts
+        r = RELOC.match(line)
+        if r and after_branch:
+            callee = CLONE.sub("", r.group(1))
+            if callee != name:
+                funcs[name][1].append(callee)
+        after_branch = bool(BRANCH.match(line))
     return funcs
 
 

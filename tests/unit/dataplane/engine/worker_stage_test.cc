@@ -774,8 +774,11 @@ TEST(WorkerStageBursts, BurstsDecideAsFrameByFrame) {
   std::vector<WorkerStage::PreparedFrame> prepared(kBurst);
   for (size_t at = 0; at < frames.size(); at += kBurst) {
     const size_t n = std::min(kBurst, frames.size() - at);
+    // The engine's passes: frame prefetch, prepare, flow prefetch, process.
+    for (size_t k = 0; k < n; ++k) WorkerStage::prefetch_frame(frames[at + k].data());
     for (size_t k = 0; k < n; ++k)
       burst.stage.prepare(parse::Bytes(frames[at + k].data(), frames[at + k].size()), &prepared[k]);
+    for (size_t k = 0; k < n; ++k) burst.stage.prefetch_flow(prepared[k]);
     for (size_t k = 0; k < n; ++k) {
       ++burst.packets;
       burst.clock.mono_us += 1000;

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <iterator>
 #include <random>
 #include <utility>
 #include <vector>
@@ -116,11 +118,10 @@ TEST(FlowTable, LookupFindsTheSameFlow) {
   EXPECT_EQ(t.active(2000), 0u);  // idle past the timeout
 }
 
-// A flow idle past the timeout comes back fresh: a new conversation on the same 5-tuple (a
-// QUIC client reusing its port) must not inherit the old reassembly state or its buffer.
 // prefetch() and prefetch_flow() only start fetches, so what they could get wrong is where
 // they read: every slot of the probe window, wrapping at the table's end. Under ASan a slot
-// index past the table fails here; any hash, stored or not, must be safe.
+// read past the table (prefetch_flow() and victim() read slots) fails here; any hash, stored or
+// not, must be safe. The prefetch instructions themselves are not checked by ASan.
 TEST(FlowTable, PrefetchesStayInsideTheTableForAnyHash) {
   auto make_key = [](uint8_t i) {
     uint8_t dir = 0;
@@ -139,6 +140,37 @@ TEST(FlowTable, PrefetchesStayInsideTheTableForAnyHash) {
   }
   for (uint8_t i = 0; i < 6; ++i) EXPECT_EQ(t.lookup(make_key(i), 10).key, make_key(i));
   EXPECT_EQ(t.stats().created, 6u);  // prefetching changed nothing
+}
+
+// Which slot a new key takes in a full window: the least recently seen flow, the first of them
+// on a tie; and a slot never used before wins over any flow. In a table of 8 slots every key's
+// window is the whole table, so the slot is the flow's address.
+TEST(FlowTable, NewKeyTakesTheFirstFreeSlotElseTheFirstLeastRecentlySeen) {
+  auto key = [](uint16_t port) {
+    uint8_t dir = 0;
+    return make_flow_key(packet(1, port, 2, 443), &dir);
+  };
+  FlowTable t(FlowTableConfig{8, 2, 1'000'000});
+  Flow* at[8];
+  for (uint16_t i = 0; i < 8; ++i) at[i] = &t.lookup(key(i), 100 + i);  // fills all 8 slots
+  for (uint16_t i = 0; i < 8; ++i) EXPECT_EQ(&t.lookup(key(i), 200), at[i]);  // a tie at 200
+  t.lookup(key(3), 150);  // time going backwards: key 3 is now the least recently seen
+  EXPECT_EQ(&t.lookup(key(100), 300), at[3]);
+  EXPECT_EQ(t.stats().evicted, 1u);
+  // The other seven tie at 200: the first of them from key 101's home slot on is taken.
+  const Flow* const base = *std::min_element(std::begin(at), std::end(at));
+  const auto slot_of = [&](const Flow* f) { return static_cast<size_t>(f - base); };
+  const size_t home = static_cast<size_t>(hash_flow_key(key(101)) & 7);
+  size_t want = home;
+  while (want == slot_of(at[3])) want = (want + 1) % 8;  // key 100's slot, seen at 300
+  EXPECT_EQ(slot_of(&t.lookup(key(101), 300)), want);
+  EXPECT_EQ(t.stats().evicted, 2u);
+  // A fresh table where the window holds a used slot before a free one: the free one is taken.
+  FlowTable u(FlowTableConfig{8, 2, 1'000'000});
+  Flow* const used = &u.lookup(key(0), 1);
+  Flow* const fresh = &u.lookup(key(1), 2);
+  EXPECT_NE(fresh, used);
+  EXPECT_EQ(u.stats().evicted, 0u);
 }
 
 TEST(FlowTable, ExpiredFlowIsResetWhenItsKeyReturns) {

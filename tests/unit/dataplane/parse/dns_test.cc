@@ -639,8 +639,10 @@ INSTANTIATE_TEST_SUITE_P(
         TextCase{"\xf3\xa0\x80\x81"sv, "\\U000E0001"sv, true},
         TextCase{"\xf0\x9f\xbf\xbe"sv, "\\U0001FFFE"sv, true}));
 
-// Long ASCII labels take an 8-bytes-at-a-time path until a byte needs escaping; the text and
-// the non-LDH flag must be what the byte-wise rules above give, wherever that byte falls.
+// A printable-ASCII label goes through the fold and class tables; one with a byte that needs
+// escaping falls back to the byte-wise path from its start. The text and the non-LDH flag must
+// be what the byte-wise rules above give, wherever that byte falls. (UTF-8 after printable
+// bytes, the other fallback, is in the text cases above: "caf\xc3\xa9".)
 TEST(DnsNameTest, LongAsciiLabelsMatchTheByteWiseRules) {
   auto expected_text = [](std::string_view label) {
     static constexpr char kCEscapes[] = "abtnvfr";
