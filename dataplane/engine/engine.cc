@@ -145,8 +145,8 @@ void send_reply(Engine::State& e, Worker& w, size_t out, parse::Bytes frame) noe
 }
 
 // Second pass over a burst (after prefetch_frame): a single-segment frame is decoded where it
-// lies and its table lines are prefetched (WorkerStage::prepare). A chained mbuf is linearised into the worker's one
-// buffer only when its turn comes, in handle().
+// lies and its table lines are prefetched (WorkerStage::prepare). A chained mbuf is linearised
+// into the worker's one buffer only when its turn comes, in handle().
 void prepare(Worker& w, rte_mbuf* m, WorkerStage::PreparedFrame* f) noexcept {
   if (m->nb_segs == 1) {
     w.stage->prepare(parse::Bytes(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len), f);

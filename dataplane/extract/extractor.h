@@ -94,9 +94,10 @@ class Extractor {
   // Whether process_packet would look pkt's flow up (TCP, and UDP that may be QUIC).
   static bool uses_flow(const parse::PacketInfo& pkt) noexcept;
   // Starts fetching what process_packet will read for a decoded packet, so a burst's misses
-  // overlap: its flow's table lines (with ref, when it uses a flow) and the second line of a UDP
-  // payload it will parse (DNS-family ports, QUIC), where a question runs on past the line the
-  // headers were read from. Bulk payloads are never read, so they are not fetched.
+  // overlap: its flow's probe-window slots (with ref, when it uses a flow; prefetch_flow() then
+  // fetches the flow itself) and the second line of a UDP payload it will parse (DNS-family
+  // ports, QUIC), where a question runs on past the line the headers were read from. Bulk
+  // payloads are never read, so they are not fetched.
   void prefetch(const parse::PacketInfo& pkt, const FlowRef* ref) const noexcept;
   // The second stage, for a burst whose prefetch() calls have all been issued: the flow's own
   // lines, found through its slot (flow::FlowTable::prefetch_flow): the TCP direction the

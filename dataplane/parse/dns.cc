@@ -46,7 +46,7 @@ bool needs_unicode_escape(uint32_t cp) noexcept {
 }
 
 // RFC 1123 §2.1 host name bytes, plus '_' for service labels (RFC 8552).
-bool is_ldh(uint8_t b) noexcept {
+constexpr bool is_ldh(uint8_t b) noexcept {
   return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '-' ||
          b == '_';
 }
@@ -141,8 +141,7 @@ constexpr auto kFold = [] {
 constexpr auto kClass = [] {
   std::array<uint8_t, 256> t{};
   for (int b = 0; b < 256; ++b) {
-    const bool ldh = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
-                     b == '-' || b == '_';
+    const bool ldh = is_ldh(static_cast<uint8_t>(b));
     t[b] = static_cast<uint8_t>((ldh ? 0 : kNotLdh) | (b >= 0x20 && b < 0x7f ? 0 : kSlow));
   }
   return t;

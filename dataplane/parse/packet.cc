@@ -722,10 +722,11 @@ bool decode_common(Bytes frame, PacketInfo* out) noexcept {
 }  // namespace
 
 ParseStatus decode_packet(LinkType link, Bytes frame, PacketInfo* out) noexcept {
-  *out = PacketInfo{};
-  if (link == LinkType::kEthernet && decode_common(frame, out)) return ParseStatus::kOk;
-  Decoder d(out);
-  return d.run(link, frame);
+  if (link == LinkType::kEthernet) {
+    *out = PacketInfo{};
+    if (decode_common(frame, out)) return ParseStatus::kOk;
+  }
+  return decode_packet_general(link, frame, out);
 }
 
 ParseStatus decode_packet_general(LinkType link, Bytes frame, PacketInfo* out) noexcept {
