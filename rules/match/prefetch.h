@@ -7,7 +7,7 @@
 // emitted (DPDK's rte_prefetch0 takes the same route). A prefetch never faults, so the address
 // may be past the end of a buffer or unmapped (ASan does not see it). It lives with the matcher,
 // the lowest layer that prefetches; the dataplane includes it from here.
-// tests/build/check_prefetch.py checks the hot paths' object code for the instructions.
+// tests/codegen/check_prefetch.py checks the hot paths' object code for the instructions.
 #pragma once
 
 namespace muhafiz::rules {
@@ -19,7 +19,7 @@ inline void prefetch(const void* p) noexcept {
   asm volatile("prfm pldl1keep, [%0]" : : "r"(p));
 #elif defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7
   asm volatile("pld [%0]" : : "r"(p));
-#else  // may be dropped as described above; tests/build/check_prefetch.py skips such machines
+#else  // may be dropped as described above; tests/codegen/check_prefetch.py skips such machines
   __builtin_prefetch(p);
 #endif
 }
