@@ -150,8 +150,9 @@ class FlowTable {
   // Same, with hash == hash_flow_key(key) already computed.
   Flow& lookup(const FlowKey& key, uint64_t hash, uint64_t now) noexcept;
   // Starts fetching what lookup() reads first for a key of this hash: its probe window's
-  // slots, 128 bytes over two or three cache lines (the slots are 16 bytes, 16-byte aligned):
-  // slots 0, 4 and 7 of the window lie on every line it touches. A worker issues this for every
+  // slots, 128 bytes over two or three cache lines: slots 0, 4 and 7 of the window lie on every
+  // line it touches, given 16-byte slots 16-byte aligned (calloc's alignment; assumed, not
+  // checked) and a window that does not wrap at the table's end (where a line may be missed). A worker issues this for every
   // packet of a burst before it processes the first, so the burst's cache misses overlap
   // instead of queueing.
   void prefetch(uint64_t hash) const noexcept {

@@ -666,12 +666,15 @@ std::string_view packet_anomaly_name(PacketAnomaly a) noexcept {
 
 namespace {
 
-// Most frames on a link are Ethernet II, IPv4 without options or fragmentation, and TCP or UDP
-// that is no tunnel, with every header and the whole IP payload present. This decodes exactly
-// those, in one pass of fixed-offset reads, into what the general decoder writes for them, and
-// returns false, having written nothing, for anything else (the general decoder then runs).
-// packet_test compares the two on valid, cut and mutated frames.
-bool decode_common(Bytes frame, PacketInfo* out) noexcept {
+// The general decoder over a zeroed *out.
+ParseStatus decode_general(LinkType link, Bytes frame, PacketInfo* out) noexcept {
+  Decoder d(out);
+  return d.run(link, frame);
+}
+
+}  // namespace
+
+bool decode_packet_fast(Bytes frame, PacketInfo* out) noexcept {
   constexpr size_t kEtherLen = 14;
   constexpr size_t kIpAt = kEtherLen, kL4At = kEtherLen + kIpv4MinHeaderLen;
   if (frame.size() < kL4At || be16_at(frame, 12) != kEtherIpv4 || frame[kIpAt] != 0x45) {
@@ -710,8 +713,8 @@ bool decode_common(Bytes frame, PacketInfo* out) noexcept {
   out->family = IpFamily::kV4;
   out->src = IpAddress{IpFamily::kV4, {}};
   out->dst = IpAddress{IpFamily::kV4, {}};
-  std::memcpy(out->src.bytes, ip.data() + 12, 4);
-  std::memcpy(out->dst.bytes, ip.data() + 16, 4);
+  std::memcpy(out->src.bytes, ip.subspan(12, 4).data(), 4);
+  std::memcpy(out->dst.bytes, ip.subspan(16, 4).data(), 4);
   out->l4_proto = proto;
   out->src_port = be16_at(l4, 0);
   out->dst_port = be16_at(l4, 2);
@@ -719,20 +722,15 @@ bool decode_common(Bytes frame, PacketInfo* out) noexcept {
   return true;
 }
 
-}  // namespace
-
 ParseStatus decode_packet(LinkType link, Bytes frame, PacketInfo* out) noexcept {
-  if (link == LinkType::kEthernet) {
-    *out = PacketInfo{};
-    if (decode_common(frame, out)) return ParseStatus::kOk;
-  }
-  return decode_packet_general(link, frame, out);
+  *out = PacketInfo{};
+  if (link == LinkType::kEthernet && decode_packet_fast(frame, out)) return ParseStatus::kOk;
+  return decode_general(link, frame, out);
 }
 
 ParseStatus decode_packet_general(LinkType link, Bytes frame, PacketInfo* out) noexcept {
   *out = PacketInfo{};
-  Decoder d(out);
-  return d.run(link, frame);
+  return decode_general(link, frame, out);
 }
 
 }  // namespace muhafiz::parse

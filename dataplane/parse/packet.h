@@ -98,9 +98,14 @@ struct PacketInfo {
 // short by the capture: see kTruncated). kNotApplicable: decodable but nothing to inspect
 // (not IP, other L4 protocol, a later fragment). kMalformed: a header is broken.
 ParseStatus decode_packet(LinkType link, Bytes frame, PacketInfo* out) noexcept;
-// The same without decode_packet's fast path for plain Ethernet/IPv4/TCP-or-UDP frames: every
-// frame through the general layer-by-layer decoder. For tests that hold the two to the same
-// result; the dataplane calls decode_packet.
+// decode_packet's two halves, for tests that hold them to the same result (the dataplane calls
+// decode_packet). The fast path: most frames on a link are Ethernet II, IPv4 without options or
+// fragmentation, and TCP or UDP that is no tunnel, with every header and the whole IP payload
+// present; decode_packet_fast decodes exactly those, in one pass of fixed-offset reads, into a
+// zeroed *out as the general decoder would, and returns false, having written nothing, for
+// anything else. decode_packet_general sends every frame through the general layer-by-layer
+// decoder.
+bool decode_packet_fast(Bytes frame, PacketInfo* out) noexcept;
 ParseStatus decode_packet_general(LinkType link, Bytes frame, PacketInfo* out) noexcept;
 
 }  // namespace muhafiz::parse

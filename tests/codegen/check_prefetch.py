@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 HEADER = re.compile(r"^[0-9a-f]+ <(.+)>:$")
-BRANCH = re.compile(r"^\s*[0-9a-f]+:\s+(call|jmp|bl|b)\b")
+BRANCH = re.compile(r"^\s*[0-9a-f]+:\s+(callq?|jmpq?|bl|b(?!\.))\b")
 RELOC = re.compile(r"^\s*[0-9a-f]+:\s+R_\w+\s+(.+?)(?:[-+]0x[0-9a-f]+)?$")
 PREFETCH = re.compile(r"^\s*[0-9a-f]+:\s+(prefetch\w*|prfm)\b")
 CLONE = re.compile(r"\s*\[clone [^]]*\]$")

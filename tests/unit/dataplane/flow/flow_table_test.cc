@@ -165,14 +165,20 @@ TEST(FlowTable, NewKeyTakesTheFirstFreeSlotElseTheFirstLeastRecentlySeen) {
   while (want == slot_of(at[3])) want = (want + 1) % 8;  // key 100's slot, seen at 300
   EXPECT_EQ(slot_of(&t.lookup(key(101), 300)), want);
   EXPECT_EQ(t.stats().evicted, 2u);
-  // A fresh table where the window holds a used slot before a free one: the free one is taken.
+  // A window whose first slot holds a flow seen at time 0, as old as the never-used slots after
+  // it: a free slot is taken, not the flow (least recently seen alone would take the flow).
   FlowTable u(FlowTableConfig{8, 2, 1'000'000});
-  Flow* const used = &u.lookup(key(0), 1);
-  Flow* const fresh = &u.lookup(key(1), 2);
+  Flow* const used = &u.lookup(key(0), 0);  // an empty table: at its home slot
+  const uint64_t used_home = hash_flow_key(key(0)) & 7;
+  uint16_t port = 1;
+  while ((hash_flow_key(key(port)) & 7) != used_home) ++port;  // a window starting there
+  Flow* const fresh = &u.lookup(key(port), 1);
   EXPECT_NE(fresh, used);
   EXPECT_EQ(u.stats().evicted, 0u);
 }
 
+// A flow idle past the timeout comes back fresh: a new conversation on the same 5-tuple (a
+// QUIC client reusing its port) must not inherit the old reassembly state or its buffer.
 TEST(FlowTable, ExpiredFlowIsResetWhenItsKeyReturns) {
   FlowTable t(FlowTableConfig{64, 4, 1000});
   uint8_t dir = 0;

@@ -58,6 +58,7 @@ B tcp(uint16_t sport, uint16_t dport, uint32_t seq, uint8_t data_offset_words = 
   return h;
 }
 const B kPayload = {'h', 'e', 'l', 'l', 'o'};
+uint16_t be16(const B& b, size_t at) { return static_cast<uint16_t>(b[at] << 8 | b[at + 1]); }
 
 struct Case {
   std::string name;
@@ -304,6 +305,14 @@ TEST(DecodePacket, UnsupportedLinkType) {
 // or hands over (options, fragments, tunnel ports, offload lengths, padding, IPv6, VLAN), on
 // each cut at every length, and on random byte changes in the headers, length fields above all.
 void expect_same_as_general(const B& frame, const std::string& what) {
+  PacketInfo probe;
+  if (!decode_packet_fast(Bytes(frame), &probe)) {  // declined: nothing written
+    EXPECT_EQ(probe.family, IpFamily::kNone) << what;
+    EXPECT_EQ(probe.l4_proto, 0) << what;
+    EXPECT_EQ(probe.src_port + probe.dst_port + probe.tcp_seq + probe.tcp_ack + probe.tcp_flags, 0u)
+        << what;
+    EXPECT_EQ(probe.l4_payload.data(), nullptr) << what;
+  }
   PacketInfo fast, general;
   const ParseStatus sf = decode_packet(LinkType::kEthernet, Bytes(frame), &fast);
   const ParseStatus sg = decode_packet_general(LinkType::kEthernet, Bytes(frame), &general);
@@ -364,6 +373,15 @@ TEST(DecodePacket, FastPathAgreesWithTheGeneralDecoder) {
   B udp_zero = frames[4];
   udp_zero[38] = udp_zero[39] = 0;  // UDP length 0
   frames.push_back(udp_zero);
+
+  // Which of them the fast path takes: plain TCP and UDP (with TCP options, padding or DF), and
+  // UDP from port 4789 (VXLAN is recognised by its destination port only).
+  for (size_t f = 0; f < frames.size(); ++f) {
+    const bool want = f <= 7 || f == 17;
+    PacketInfo probe;
+    EXPECT_EQ(decode_packet_fast(Bytes(frames[f]), &probe), want) << "frame " << f;
+  }
+  ASSERT_EQ(be16(frames[17], 34), kVxlanPort) << "frame 17 is the one from port 4789";
 
   std::mt19937 rng(11);
   size_t compared = 0;
