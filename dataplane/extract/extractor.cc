@@ -13,6 +13,7 @@ namespace muhafiz::extract {
 
 using flow::StreamApp;
 using flow::TcpDirection;
+using flow::TcpStream;
 using parse::Bytes;
 using parse::ParseStatus;
 
@@ -224,7 +225,8 @@ void Extractor::prefetch_flow(const parse::PacketInfo& pkt, const FlowRef& ref) 
                          offsetof(flow::Flow, tcp) + size_t{ref.dir} * sizeof(flow::TcpDirection),
                          sizeof(flow::TcpDirection));
   } else {
-    flows_.prefetch_flow(ref.hash, offsetof(flow::Flow, quic), sizeof(flow::QuicState));
+    flows_.prefetch_flow(ref.hash, offsetof(flow::Flow, cold) + offsetof(flow::FlowCold, quic),
+                         sizeof(flow::QuicState));
   }
 }
 
@@ -340,7 +342,7 @@ void Extractor::on_udp(Ctx& ctx) noexcept {
 }
 
 void Extractor::on_quic(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
-  flow::QuicState& q = flow.quic;
+  flow::QuicState& q = flow::FlowTable::cold(flow).quic;
   Bytes dgram = ctx.pkt.l4_payload;
   for (size_t n = 0; n < kMaxCoalescedQuicPackets && !dgram.empty(); ++n) {
     parse::QuicLongHeader hdr;
@@ -440,11 +442,13 @@ void Extractor::on_quic(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
   }
 }
 
-void Extractor::drop_buffer(TcpDirection& d) noexcept {
-  if (d.buffer != flow::kNoBuffer) flows_.pool().release(d.buffer);
-  d.buffer = flow::kNoBuffer;
-  d.buffered = 0;
-  d.segments = 0;
+void Extractor::drop_buffer(flow::Flow& flow, uint8_t dir) noexcept {
+  flow.tcp[dir].buffered = 0;
+  if (!flow.cold_ready) return;  // buffers are kept in the cold state: none to return
+  TcpStream& st = flow.cold.stream[dir];
+  if (st.buffer != flow::kNoBuffer) flows_.pool().release(st.buffer);
+  st.buffer = flow::kNoBuffer;
+  st.segments = 0;
 }
 
 void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
@@ -454,7 +458,7 @@ void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
   if ((pkt.tcp_flags & parse::tcp_flag::kSyn) != 0) {
     // A SYN starts the byte stream afresh (a reused 5-tuple is a new connection).
     if (!d.seq_known || d.next_seq != seq + 1) {
-      drop_buffer(d);
+      drop_buffer(flow, dir);
       d = TcpDirection{};
     }
     seq += 1;  // the SYN occupies one sequence number; data (TCP Fast Open) follows it
@@ -472,7 +476,7 @@ void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
     // Bytes are missing (lost, or not captured): never guess across a gap. Drop any
     // partial message and resynchronise at this segment.
     count(kTcpGap);
-    drop_buffer(d);
+    drop_buffer(flow, dir);
     d.app = StreamApp::kUnknown;
     d.after_gap = true;
   } else if (diff < 0) {
@@ -489,64 +493,72 @@ void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
   if (d.app == StreamApp::kDone) return;
 
   if (d.buffered == 0) {
-    const size_t used = run_stream(ctx, d, payload, false);
-    keep_leftover(flow, d, payload.subspan(std::min(used, payload.size())), false);
+    const size_t used = run_stream(ctx, flow, dir, payload, false);
+    keep_leftover(flow, dir, payload.subspan(std::min(used, payload.size())), false);
     return;
   }
-  const std::span<uint8_t> buf = flows_.pool().stream(d.buffer);
+  TcpStream& st = flow::FlowTable::cold(flow).stream[dir];  // holds the buffer
+  const std::span<uint8_t> buf = flows_.pool().stream(st.buffer);
   if (d.buffered + payload.size() > buf.size()) {
     count(kReassemblyOverflow);
-    drop_buffer(d);
+    drop_buffer(flow, dir);
     d.app = StreamApp::kUnknown;
     return;
   }
   std::memcpy(buf.data() + d.buffered, payload.data(), payload.size());
   d.buffered += static_cast<uint32_t>(payload.size());
-  ++d.segments;
+  ++st.segments;
   const Bytes data(buf.data(), d.buffered);
-  const size_t used = run_stream(ctx, d, data, true);
-  keep_leftover(flow, d, data.subspan(std::min(used, data.size())), true);
+  const size_t used = run_stream(ctx, flow, dir, data, true);
+  keep_leftover(flow, dir, data.subspan(std::min(used, data.size())), true);
 }
 
-void Extractor::keep_leftover(flow::Flow& flow, TcpDirection& d, Bytes leftover,
+void Extractor::keep_leftover(flow::Flow& flow, uint8_t dir, Bytes leftover,
                               bool from_buffer) noexcept {
+  TcpDirection& d = flow.tcp[dir];
   if (leftover.empty() || d.app == StreamApp::kDone || d.app == StreamApp::kUnknown) {
-    drop_buffer(d);
+    drop_buffer(flow, dir);
     return;
   }
-  if (d.buffer == flow::kNoBuffer) {
-    d.buffer = flows_.acquire_buffer(flow);
-    if (d.buffer == flow::kNoBuffer) {
+  TcpStream& st = flow::FlowTable::cold(flow).stream[dir];
+  if (st.buffer == flow::kNoBuffer) {
+    st.buffer = flows_.acquire_buffer(flow);
+    if (st.buffer == flow::kNoBuffer) {
       count(kBufferExhausted);
       ++flows_.stats().buffer_exhausted;
       d.app = StreamApp::kUnknown;
       return;
     }
   }
-  const std::span<uint8_t> buf = flows_.pool().stream(d.buffer);
+  const std::span<uint8_t> buf = flows_.pool().stream(st.buffer);
   if (leftover.size() > buf.size()) {
     count(kReassemblyOverflow);
-    drop_buffer(d);
+    drop_buffer(flow, dir);
     d.app = StreamApp::kUnknown;
     return;
   }
   // memmove: the leftover may already sit inside this buffer.
   std::memmove(buf.data(), leftover.data(), leftover.size());
   // A leftover that is not the whole buffer starts a new message in this segment.
-  if (!from_buffer || leftover.size() != d.buffered) d.segments = 1;
+  if (!from_buffer || leftover.size() != d.buffered) st.segments = 1;
   d.buffered = static_cast<uint32_t>(leftover.size());
 }
 
 // Runs the direction's protocol over contiguous stream bytes; returns how many bytes were
 // used. Unused bytes are an incomplete message the caller keeps for the next segment.
-size_t Extractor::run_stream(Ctx& ctx, TcpDirection& d, Bytes data, bool from_buffer) noexcept {
+size_t Extractor::run_stream(Ctx& ctx, flow::Flow& flow, uint8_t dir, Bytes data,
+                             bool from_buffer) noexcept {
   const parse::PacketInfo& pkt = ctx.pkt;
+  TcpDirection& d = flow.tcp[dir];
+  // Buffered bytes, HTTP bodies: the cold state, touched only by the flows that need it.
+  auto stream = [&]() -> TcpStream& { return flow::FlowTable::cold(flow).stream[dir]; };
   size_t off = 0;
   for (size_t iter = 0; iter < kMaxMessagesPerSegment && off < data.size(); ++iter) {
     const Bytes rest = data.subspan(off);
     // A message that starts at offset 0 of buffered data began in an earlier segment.
-    uint32_t flags =
-        (from_buffer && off == 0 && d.segments > 1) ? observation_flag_mask(kReassembledBit) : 0;
+    uint32_t flags = (from_buffer && off == 0 && stream().segments > 1)
+                         ? observation_flag_mask(kReassembledBit)
+                         : 0;
     if (d.after_gap) flags |= observation_flag_mask(kStreamGapBit);
     // Acts on one HTTP request head at `off`: kGoOn to carry on with the next message, else
     // what run_stream returns.
@@ -572,10 +584,10 @@ size_t Extractor::run_stream(Ctx& ctx, TcpDirection& d, Bytes data, bool from_bu
       if (req.form == parse::HttpTargetForm::kAuthority) {
         d.app = StreamApp::kUnknown;  // CONNECT: a tunnel (usually TLS) follows
       } else if (req.chunked) {
-        d.chunk = parse::HttpChunkState{};
+        stream().chunk = parse::HttpChunkState{};
         d.app = StreamApp::kHttpChunked;
       } else if (req.content_length > 0) {
-        d.body_left = static_cast<uint64_t>(req.content_length);
+        stream().body_left = static_cast<uint64_t>(req.content_length);
         d.app = StreamApp::kHttpBody;
       }
       return kGoOn;
@@ -658,15 +670,16 @@ size_t Extractor::run_stream(Ctx& ctx, TcpDirection& d, Bytes data, bool from_bu
         break;
       }
       case StreamApp::kHttpBody: {
-        const size_t n = static_cast<size_t>(std::min<uint64_t>(d.body_left, rest.size()));
+        TcpStream& st = stream();
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(st.body_left, rest.size()));
         off += n;
-        d.body_left -= n;
-        if (d.body_left == 0) d.app = StreamApp::kHttp;
+        st.body_left -= n;
+        if (st.body_left == 0) d.app = StreamApp::kHttp;
         break;
       }
       case StreamApp::kHttpChunked: {
         size_t used = 0;
-        const ParseStatus s = parse::skip_http_chunked(&d.chunk, rest, &used);
+        const ParseStatus s = parse::skip_http_chunked(&stream().chunk, rest, &used);
         off += std::min(used, rest.size());
         if (s == ParseStatus::kOk) {
           d.app = StreamApp::kHttp;

@@ -120,10 +120,11 @@ class Extractor {
   void on_dns_message(Ctx& ctx, parse::Bytes msg, uint32_t flags) noexcept;
   void on_quic(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept;
   void on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept;
-  size_t run_stream(Ctx& ctx, flow::TcpDirection& d, parse::Bytes data, bool from_buffer) noexcept;
-  void keep_leftover(flow::Flow& flow, flow::TcpDirection& d, parse::Bytes leftover,
+  size_t run_stream(Ctx& ctx, flow::Flow& flow, uint8_t dir, parse::Bytes data,
+                    bool from_buffer) noexcept;
+  void keep_leftover(flow::Flow& flow, uint8_t dir, parse::Bytes leftover,
                      bool from_buffer) noexcept;
-  void drop_buffer(flow::TcpDirection& d) noexcept;
+  void drop_buffer(flow::Flow& flow, uint8_t dir) noexcept;
 
   flow::FlowTable flows_;
   parse::QuicInitialDecryptor quic_;

@@ -1,6 +1,7 @@
 #include "dataplane/flow/flow_table.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -64,6 +65,18 @@ std::unique_ptr<T[], FreeDeleter> zeroed_array(size_t n) {
   return std::unique_ptr<T[], FreeDeleter>(static_cast<T*>(p));
 }
 
+// calloc, not aligned_alloc and memset: pages no flow ever uses stay untouched.
+std::unique_ptr<void, FreeDeleter> zeroed_flow_memory(size_t n) {
+  void* p = std::calloc(n * sizeof(Flow) + alignof(Flow), 1);
+  if (p == nullptr) throw std::bad_alloc();
+  return std::unique_ptr<void, FreeDeleter>(p);
+}
+
+Flow* align_flows(void* p) noexcept {
+  const auto addr = reinterpret_cast<uintptr_t>(p);
+  return reinterpret_cast<Flow*>((addr + alignof(Flow) - 1) / alignof(Flow) * alignof(Flow));
+}
+
 }  // namespace
 
 BufferPool::BufferPool(uint32_t count)
@@ -104,18 +117,23 @@ FlowTable::FlowTable(const FlowTableConfig& cfg)
     : cfg_(cfg),
       mask_(std::bit_ceil(std::max<uint32_t>(cfg.capacity, kProbeWindow)) - 1),
       slots_(zeroed_array<Slot>(size_t{mask_} + 1)),
-      flows_(zeroed_array<Flow>(size_t{mask_} + 1)),
+      flow_memory_(zeroed_flow_memory(size_t{mask_} + 1)),
+      flows_(align_flows(flow_memory_.get())),
       pool_(cfg.buffers) {}
 
+// Writes line 0 only: the cold lines are reset when the new flow first uses them (cold()).
 void FlowTable::reset_flow(Flow& f, Slot& s) noexcept {
-  if (s.has_buffers != 0) {  // else nothing to return, and f need not be read
-    for (auto& d : f.tcp) {
+  if (s.has_buffers != 0) {  // buffers live in the cold state, which then was reset and used
+    for (auto& d : f.cold.stream) {
       if (d.buffer != kNoBuffer) pool_.release(d.buffer);
     }
-    if (f.quic.buffer != kNoBuffer) pool_.release(f.quic.buffer);
+    if (f.cold.quic.buffer != kNoBuffer) pool_.release(f.cold.quic.buffer);
     s.has_buffers = 0;
   }
-  f = Flow{};
+  f.key = FlowKey{};
+  f.cold_ready = false;
+  f.tcp[0] = TcpDirection{};
+  f.tcp[1] = TcpDirection{};
 }
 
 Flow& FlowTable::lookup(const FlowKey& key, uint64_t h, uint64_t now) noexcept {
@@ -145,7 +163,7 @@ Flow& FlowTable::lookup(const FlowKey& key, uint64_t h, uint64_t now) noexcept {
   Slot& vs = slots_[v];
   Flow& f = flows_[v];
   if (vs.sig == kFreeSlot) {
-    new (&f) Flow();  // first use of this slot
+    reset_flow(f, vs);  // first use of this slot: zero bytes from calloc, but say what we mean
   } else {
     if (now > vs.last_seen && now - vs.last_seen > cfg_.idle_timeout) {
       ++stats_.expired;

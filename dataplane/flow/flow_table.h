@@ -62,14 +62,20 @@ enum class StreamApp : uint8_t {
   kDone,           // nothing more to learn from this direction
 };
 
+// What a TCP direction needs at every segment. With the key, both directions' fill the flow's
+// first cache line, so a segment of an established flow reads one line of flow state.
 struct TcpDirection {
   uint32_t next_seq = 0;
+  uint32_t buffered = 0;  // bytes held in the stream's buffer (TcpStream::buffer); 0: none
   bool seq_known = false;
   StreamApp app = StreamApp::kUnknown;
+  bool after_gap = false;  // a gap was skipped since the last message
+};
+
+// What only a direction with a partial message, or inside an HTTP body, needs.
+struct TcpStream {
   uint32_t buffer = kNoBuffer;    // index into the BufferPool while a message is partial
-  uint32_t buffered = 0;          // bytes held in that buffer
   uint32_t segments = 0;          // segments that contributed to the buffered bytes
-  bool after_gap = false;         // a gap was skipped since the last message
   uint64_t body_left = 0;         // kHttpBody: bytes still to skip
   parse::HttpChunkState chunk{};  // kHttpChunked
 };
@@ -85,13 +91,24 @@ struct QuicState {
   uint32_t packets = 0;         // Initial packets that fed the assembler
 };
 
-// A flow's state. Whether a slot is used and when it was last seen live in the table's
-// compact slot array, so probing never reads the state of flows it passes over.
-struct Flow {
-  FlowKey key;
-  TcpDirection tcp[2];
+// The state few flows use: read and written only through FlowTable::cold(), which resets it at
+// a flow's first use of it, so a new flow writes its first line only.
+struct FlowCold {
+  TcpStream stream[2];
   QuicState quic;
 };
+
+// A flow's state, cache-line aligned: line 0 is what every TCP segment reads (the key and both
+// directions), the lines after it FlowCold. Whether a slot is used and when it was last seen
+// live in the table's compact slot array, so probing never reads the state of flows it passes
+// over.
+struct alignas(64) Flow {
+  FlowKey key;
+  bool cold_ready = false;  // `cold` was reset for this flow; else its bytes are stale
+  TcpDirection tcp[2];
+  FlowCold cold;  // use FlowTable::cold(flow)
+};
+static_assert(offsetof(Flow, cold) == 64, "the key and both TCP directions fill line 0");
 
 // Fixed pool of reassembly slots. Each slot holds either a stream buffer or a QUIC CRYPTO
 // assembler; an exhausted pool is a counted failure, never an allocation.
@@ -152,9 +169,9 @@ class FlowTable {
   // Starts fetching what lookup() reads first for a key of this hash: its probe window's
   // slots, 128 bytes over two or three cache lines: slots 0, 4 and 7 of the window lie on every
   // line it touches, given 16-byte slots 16-byte aligned (calloc's alignment; assumed, not
-  // checked) and a window that does not wrap at the table's end (where a line may be missed). A worker issues this for every
-  // packet of a burst before it processes the first, so the burst's cache misses overlap
-  // instead of queueing.
+  // checked) and a window that does not wrap at the table's end (where a line may be missed).
+  // A worker issues this for every packet of a burst before it processes the first, so the
+  // burst's cache misses overlap instead of queueing.
   void prefetch(uint64_t hash) const noexcept {
     static_assert(kProbeWindow == 8 && sizeof(Slot) == 16);
     const auto base = static_cast<uint32_t>(hash);
@@ -163,35 +180,43 @@ class FlowTable {
     rules::prefetch(&slots_[(base + kProbeWindow - 1) & mask_]);
   }
   // The second stage, once prefetch()'s lines have arrived: reads the window's slots only, and
-  // starts fetching the flow lookup() will return. For a key with a matching signature, its key
-  // and the `len` bytes at `offset` (the part the packet will use); for a new key, the whole
-  // flow it will take over, which lookup() rewrites. Nothing else is read or changed. An
-  // earlier packet of the burst may change the window before lookup() runs: a fetch is then
-  // wasted, nothing more.
+  // starts fetching the flow lookup() will return: its first line (the key, and what a TCP
+  // segment uses) and the `len` bytes at `offset` (the part the packet will use, such as the
+  // QUIC state), for a known key and for a new one, whose first line lookup() rewrites. Nothing
+  // else is read or changed. An earlier packet of the burst may change the window before
+  // lookup() runs: a fetch is then wasted, nothing more.
   void prefetch_flow(uint64_t hash, size_t offset, size_t len) const noexcept {
     const uint32_t sig = flow_signature(hash);
     const auto base = static_cast<uint32_t>(hash);
+    uint32_t idx = kProbeWindow;
     for (uint32_t i = 0; i < kProbeWindow; ++i) {
-      const uint32_t idx = (base + i) & mask_;
-      if (slots_[idx].sig != sig) continue;
-      const auto* f = reinterpret_cast<const char*>(&flows_[idx]);
-      rules::prefetch(f);
-      rules::prefetch(f + sizeof(FlowKey) - 1);
-      for (size_t at = offset; at < offset + len; at += 64) rules::prefetch(f + at);
-      rules::prefetch(f + offset + len - 1);
-      return;
+      if (slots_[(base + i) & mask_].sig == sig) {
+        idx = (base + i) & mask_;
+        break;
+      }
     }
-    const auto* f = reinterpret_cast<const char*>(&flows_[victim(base)]);
-    for (size_t at = 0; at < sizeof(Flow); at += 64) rules::prefetch(f + at);
-    rules::prefetch(f + sizeof(Flow) - 1);
+    if (idx == kProbeWindow) idx = victim(base);
+    const auto* f = reinterpret_cast<const char*>(&flows_[idx]);
+    rules::prefetch(f);  // line 0 (a Flow is 64-byte aligned)
+    for (size_t line = offset / 64; line * 64 < offset + len; ++line) {
+      if (line != 0) rules::prefetch(f + line * 64);
+    }
   }
   // Lends a reassembly slot to `f` (a flow this table returned), or kNoBuffer when the pool is
-  // empty. The table marks the flow's slot, so evicting a flow that never held a buffer does not
-  // read its state (a cache miss per new flow on a full table) to find buffers to return.
+  // empty. The caller keeps it in cold(f). The table marks the flow's slot, so evicting a flow
+  // that never held a buffer does not read its cold state to find buffers to return.
   uint32_t acquire_buffer(Flow& f) noexcept {
     const uint32_t b = pool_.acquire();
-    if (b != kNoBuffer) slots_[static_cast<size_t>(&f - flows_.get())].has_buffers = 1;
+    if (b != kNoBuffer) slots_[static_cast<size_t>(&f - flows_)].has_buffers = 1;
     return b;
+  }
+  // The flow's cold state, reset at its first use for this flow.
+  static FlowCold& cold(Flow& f) noexcept {
+    if (!f.cold_ready) {
+      f.cold = FlowCold{};
+      f.cold_ready = true;
+    }
+    return f.cold;
   }
   // For a flow's buffers: stream(), assembler(), release(). Lend them with acquire_buffer().
   BufferPool& pool() noexcept { return pool_; }
@@ -226,9 +251,9 @@ class FlowTable {
 
   FlowTableConfig cfg_;
   uint32_t mask_;
-  std::unique_ptr<Slot[], FreeDeleter> slots_;  // slots_[i] describes flows_[i]
-  std::unique_ptr<Flow[], FreeDeleter>
-      flows_;  // flows_[i] is constructed when slot i is first used
+  std::unique_ptr<Slot[], FreeDeleter> slots_;      // slots_[i] describes flows_[i]
+  std::unique_ptr<void, FreeDeleter> flow_memory_;  // zeroed, 64 bytes over for the alignment
+  Flow* flows_;  // inside flow_memory_, 64-byte aligned; flows_[i] is reset when slot i is taken
   BufferPool pool_;
   FlowTableStats stats_;
 };

@@ -113,6 +113,8 @@ TEST(FlowTable, LookupFindsTheSameFlow) {
   Flow& g = t.lookup(k, 20);
   EXPECT_EQ(&f, &g);
   EXPECT_EQ(g.tcp[0].next_seq, 1234u);
+  // Line-aligned, so the key and both TCP directions share one cache line.
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(&f) % 64, 0u);
   EXPECT_EQ(t.stats().created, 1u);
   EXPECT_EQ(t.active(20), 1u);
   EXPECT_EQ(t.active(2000), 0u);  // idle past the timeout
@@ -136,7 +138,7 @@ TEST(FlowTable, PrefetchesStayInsideTheTableForAnyHash) {
   for (const uint64_t h : hashes) {
     t.prefetch(h);
     t.prefetch_flow(h, offsetof(Flow, tcp) + sizeof(TcpDirection), sizeof(TcpDirection));
-    t.prefetch_flow(h, offsetof(Flow, quic), sizeof(QuicState));
+    t.prefetch_flow(h, offsetof(Flow, cold) + offsetof(FlowCold, quic), sizeof(QuicState));
   }
   for (uint8_t i = 0; i < 6; ++i) EXPECT_EQ(t.lookup(make_key(i), 10).key, make_key(i));
   EXPECT_EQ(t.stats().created, 6u);  // prefetching changed nothing
@@ -185,26 +187,34 @@ TEST(FlowTable, ExpiredFlowIsResetWhenItsKeyReturns) {
   const FlowKey k = make_flow_key(packet(1, 1, 2, 2), &dir);
   Flow& f = t.lookup(k, 10);
   f.tcp[0].next_seq = 1234;
-  f.tcp[0].buffer = t.acquire_buffer(f);
-  ASSERT_NE(f.tcp[0].buffer, kNoBuffer);
+  f.tcp[0].buffered = 10;
+  FlowCold& c = FlowTable::cold(f);
+  c.stream[0].buffer = t.acquire_buffer(f);
+  ASSERT_NE(c.stream[0].buffer, kNoBuffer);
+  c.stream[1].body_left = 77;
   f.tcp[1].app = StreamApp::kHttp;
-  f.quic.active = true;
-  f.quic.done = true;
-  f.quic.dcid_len = 8;
-  f.quic.packets = 2;
-  f.quic.buffer = t.acquire_buffer(f);
-  ASSERT_NE(f.quic.buffer, kNoBuffer);
+  c.quic.active = true;
+  c.quic.done = true;
+  c.quic.dcid_len = 8;
+  c.quic.packets = 2;
+  c.quic.buffer = t.acquire_buffer(f);
+  ASSERT_NE(c.quic.buffer, kNoBuffer);
   EXPECT_EQ(t.lookup(k, 1010).tcp[0].next_seq, 1234u);  // exactly the timeout: still the flow
+  EXPECT_EQ(FlowTable::cold(f).quic.dcid_len, 8);        // and its cold state
   Flow& g = t.lookup(k, 2011);                            // 1001 idle: expired
   EXPECT_EQ(&f, &g);
   EXPECT_EQ(g.tcp[0].next_seq, 0u);
-  EXPECT_EQ(g.tcp[0].buffer, kNoBuffer);
+  EXPECT_EQ(g.tcp[0].buffered, 0u);
   EXPECT_EQ(g.tcp[1].app, StreamApp::kUnknown);
-  EXPECT_FALSE(g.quic.active);  // the QUIC keys are dead without it
-  EXPECT_FALSE(g.quic.done);
-  EXPECT_EQ(g.quic.dcid_len, 0);
-  EXPECT_EQ(g.quic.packets, 0u);
-  EXPECT_EQ(g.quic.buffer, kNoBuffer);
+  EXPECT_FALSE(g.cold_ready);  // the old cold bytes are still there, but no longer the flow's
+  const FlowCold& gc = FlowTable::cold(g);
+  EXPECT_EQ(gc.stream[0].buffer, kNoBuffer);
+  EXPECT_EQ(gc.stream[1].body_left, 0u);
+  EXPECT_FALSE(gc.quic.active);  // the QUIC keys are dead without it
+  EXPECT_FALSE(gc.quic.done);
+  EXPECT_EQ(gc.quic.dcid_len, 0);
+  EXPECT_EQ(gc.quic.packets, 0u);
+  EXPECT_EQ(gc.quic.buffer, kNoBuffer);
   EXPECT_EQ(g.key, k);
   EXPECT_EQ(t.stats().expired, 1u);
   EXPECT_EQ(t.stats().created, 2u);
@@ -221,14 +231,15 @@ TEST(FlowTable, BoundedEvictsOldestAndReturnsBuffers) {
     uint8_t dir = 0;
     Flow& f = t.lookup(make_flow_key(packet(1, static_cast<uint16_t>(1000 + i), 2, 80), &dir), 100 + i);
     if (i == 0) {
-      f.tcp[0].buffer = t.acquire_buffer(f);
-      ASSERT_NE(f.tcp[0].buffer, kNoBuffer);
+      FlowTable::cold(f).stream[0].buffer = t.acquire_buffer(f);
+      ASSERT_NE(f.cold.stream[0].buffer, kNoBuffer);
     }
   }
   EXPECT_EQ(t.pool().in_use(), 1u);
   uint8_t dir = 0;
   Flow& fresh = t.lookup(make_flow_key(packet(1, 2000, 2, 80), &dir), 500);
-  EXPECT_EQ(fresh.tcp[0].buffer, kNoBuffer);
+  EXPECT_FALSE(fresh.cold_ready);
+  EXPECT_EQ(FlowTable::cold(fresh).stream[0].buffer, kNoBuffer);
   EXPECT_EQ(t.stats().evicted, 1u);
   EXPECT_EQ(t.pool().in_use(), 0u) << "the evicted flow's buffer went back to the pool";
   // The oldest (port 1000) is gone: looking it up creates it again.
