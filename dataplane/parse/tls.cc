@@ -24,10 +24,8 @@ constexpr bool is_sni_byte(uint8_t c) noexcept {
 // RFC 6066 §3: a DNS host name, no trailing dot. '_' is allowed as DNS names carry it (RFC 8552).
 bool is_valid_sni(Bytes name) noexcept {
   if (name.size() > kMaxTlsSniLen) return false;
-  ByteReader r(name);
   size_t label_len = 0;
-  while (!r.empty()) {
-    const uint8_t c = r.read_u8();
+  for (const uint8_t c : name) {
     if (c == '.') {
       if (label_len == 0) return false;
       label_len = 0;
@@ -93,8 +91,13 @@ ParseStatus parse_alpn(ByteReader e, ClientHello* out) noexcept {
   return ParseStatus::kOk;
 }
 
-// Walks the extensions block (RFC 8446 §4.2), which `e` spans exactly.
+// Walks the extensions block (RFC 8446 §4.2), which `e` spans exactly. A browser's hello carries
+// 15-20 extensions and nearly all are skipped: each costs one bounds check on a raw cursor here
+// (through ByteReader it cost ~78 instructions an extension by callgrind, most of them checks).
 ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
+  const Bytes block = e.rest();
+  const uint8_t* p = block.data();
+  const uint8_t* const end = p + block.size();
   uint16_t seen[kMaxTlsExtensions];
   size_t count = 0;
   // A 256-bit summary of the types seen, so a type whose bit is clear (nearly every one in a
@@ -102,15 +105,18 @@ ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
   // instructions for a browser's 16-20 extensions by callgrind.
   uint64_t seen_bits[4] = {};
   bool after_psk = false;
-  while (!e.empty()) {
+  while (p != end) {
     if (count == kMaxTlsExtensions) {
       out->anomalies |= kTlsOverLimit;
       return ParseStatus::kMalformed;
     }
-    const uint16_t type = e.read_u16be();
-    const uint16_t len = e.read_u16be();
-    ByteReader body = e.sub(len);
-    if (!e.ok()) return ParseStatus::kMalformed;
+    if (end - p < 4) return ParseStatus::kMalformed;  // extension_type, extension_data length
+    const auto type = static_cast<uint16_t>((p[0] << 8) | p[1]);
+    const size_t len = (size_t{p[2]} << 8) | p[3];
+    p += 4;
+    if (static_cast<size_t>(end - p) < len) return ParseStatus::kMalformed;
+    const ByteReader body(p, len);
+    p += len;
 
     if (after_psk) out->anomalies |= kTlsPskNotLast;
     const unsigned bit = static_cast<uint16_t>(type * 40503u) >> 8;  // 2^16 / golden ratio, odd
