@@ -115,23 +115,24 @@ parse::QuicCryptoAssembler& BufferPool::assembler(uint32_t index) noexcept {
 
 FlowTable::FlowTable(const FlowTableConfig& cfg)
     : cfg_(cfg),
-      mask_(std::bit_ceil(std::max<uint32_t>(cfg.capacity, kProbeWindow)) - 1),
+      // Clamped so bit_ceil stays defined (2^31 flows would be 512 GiB: calloc refuses first).
+      mask_(std::bit_ceil(std::clamp<uint32_t>(cfg.capacity, kProbeWindow, 1u << 31)) - 1),
       slots_(zeroed_array<Slot>(size_t{mask_} + 1)),
       flow_memory_(zeroed_flow_memory(size_t{mask_} + 1)),
       flows_(align_flows(flow_memory_.get())),
       pool_(cfg.buffers) {}
 
 // Writes line 0 only: the cold lines are reset when the new flow first uses them (cold()).
-void FlowTable::reset_flow(Flow& f, Slot& s) noexcept {
-  if (s.has_buffers != 0) {  // buffers live in the cold state, which then was reset and used
+void FlowTable::reset_flow(Flow& f) noexcept {
+  if (f.has_buffers) {  // buffers live in the cold state, which then was reset and used
     for (auto& d : f.cold.stream) {
       if (d.buffer != kNoBuffer) pool_.release(d.buffer);
     }
     if (f.cold.quic.buffer != kNoBuffer) pool_.release(f.cold.quic.buffer);
-    s.has_buffers = 0;
   }
   f.key = FlowKey{};
   f.cold_ready = false;
+  f.has_buffers = false;
   f.tcp[0] = TcpDirection{};
   f.tcp[1] = TcpDirection{};
 }
@@ -144,15 +145,15 @@ Flow& FlowTable::lookup(const FlowKey& key, uint64_t h, uint64_t now) noexcept {
   for (uint32_t i = 0; i < kProbeWindow; ++i) {
     const uint32_t idx = (base + i) & mask_;
     Slot& s = slots_[idx];
-    if (s.sig == sig && flows_[idx].key == key) {
-      Flow& f = flows_[idx];
+    if (s.sig == sig && flows_[s.flow].key == key) {
+      Flow& f = flows_[s.flow];
       // Idle past the timeout: what arrives now is a new conversation on a reused 5-tuple (a
       // QUIC client keeping its port, a TCP port reused), and the old reassembly or QUIC
       // state must not apply to it. Time running backwards (capture files) expires nothing.
       if (now > s.last_seen && now - s.last_seen > cfg_.idle_timeout) {
         ++stats_.expired;
         ++stats_.created;
-        reset_flow(f, s);
+        reset_flow(f);
         f.key = key;
       }
       s.last_seen = now;
@@ -161,17 +162,15 @@ Flow& FlowTable::lookup(const FlowKey& key, uint64_t h, uint64_t now) noexcept {
   }
   const uint32_t v = victim(base);
   Slot& vs = slots_[v];
-  Flow& f = flows_[v];
   if (vs.sig == kFreeSlot) {
-    reset_flow(f, vs);  // first use of this slot: zero bytes from calloc, but say what we mean
+    vs.flow = next_flow_++;  // at most one per slot, so never past the table
+  } else if (now > vs.last_seen && now - vs.last_seen > cfg_.idle_timeout) {
+    ++stats_.expired;
   } else {
-    if (now > vs.last_seen && now - vs.last_seen > cfg_.idle_timeout) {
-      ++stats_.expired;
-    } else {
-      ++stats_.evicted;
-    }
-    reset_flow(f, vs);
+    ++stats_.evicted;
   }
+  Flow& f = flows_[vs.flow];
+  reset_flow(f);  // a never-used flow is zero bytes from calloc, but say what we mean
   f.key = key;
   vs.sig = sig;
   vs.last_seen = now;

@@ -104,7 +104,8 @@ struct FlowCold {
 // over.
 struct alignas(64) Flow {
   FlowKey key;
-  bool cold_ready = false;  // `cold` was reset for this flow; else its bytes are stale
+  bool cold_ready = false;   // `cold` was reset for this flow; else its bytes are stale
+  bool has_buffers = false;  // FlowTable::acquire_buffer() lent it a slot since its reset
   TcpDirection tcp[2];
   FlowCold cold;  // use FlowTable::cold(flow)
 };
@@ -195,19 +196,24 @@ class FlowTable {
         break;
       }
     }
-    if (idx == kProbeWindow) idx = victim(base);
-    const auto* f = reinterpret_cast<const char*>(&flows_[idx]);
+    uint32_t flow = next_flow_;  // what a new key in a never-used slot takes
+    if (idx != kProbeWindow) {
+      flow = slots_[idx].flow;
+    } else if (const Slot& v = slots_[victim(base)]; v.sig != kFreeSlot) {
+      flow = v.flow;
+    }
+    const auto* f = reinterpret_cast<const char*>(&flows_[flow]);
     rules::prefetch(f);  // line 0 (a Flow is 64-byte aligned)
     for (size_t line = offset / 64; line * 64 < offset + len; ++line) {
       if (line != 0) rules::prefetch(f + line * 64);
     }
   }
   // Lends a reassembly slot to `f` (a flow this table returned), or kNoBuffer when the pool is
-  // empty. The caller keeps it in cold(f). The table marks the flow's slot, so evicting a flow
-  // that never held a buffer does not read its cold state to find buffers to return.
+  // empty. The caller keeps it in cold(f). The flow is marked, so evicting a flow that never
+  // held a buffer does not read its cold state to find buffers to return.
   uint32_t acquire_buffer(Flow& f) noexcept {
     const uint32_t b = pool_.acquire();
-    if (b != kNoBuffer) slots_[static_cast<size_t>(&f - flows_)].has_buffers = 1;
+    if (b != kNoBuffer) f.has_buffers = true;
     return b;
   }
   // The flow's cold state, reset at its first use for this flow.
@@ -230,13 +236,13 @@ class FlowTable {
   static constexpr uint32_t kFreeSlot = kFreeSignature;
   // Trivial, so zeroed memory from calloc is a table of free slots.
   struct Slot {
-    uint64_t last_seen;    // caller's clock (ns or µs), used for ageing
-    uint32_t sig;          // high half of the key's hash, low bit set; kFreeSlot: never used
-    uint32_t has_buffers;  // 1 once acquire_buffer() lent the flow a slot since its reset
+    uint64_t last_seen;  // caller's clock (ns or µs), used for ageing
+    uint32_t sig;        // high half of the key's hash, low bit set; kFreeSlot: never used
+    uint32_t flow;       // index into flows_, given when the slot is first used, kept after
   };
   static_assert(sizeof(Slot) == 16 && std::is_trivial_v<Slot>);
   static_assert(std::is_trivially_destructible_v<Flow>);
-  void reset_flow(Flow& f, Slot& s) noexcept;
+  void reset_flow(Flow& f) noexcept;
   // The slot a new key of this window takes: the first free one, else the least recently seen.
   uint32_t victim(uint32_t base) const noexcept {
     uint32_t v = base & mask_;
@@ -251,9 +257,13 @@ class FlowTable {
 
   FlowTableConfig cfg_;
   uint32_t mask_;
-  std::unique_ptr<Slot[], FreeDeleter> slots_;      // slots_[i] describes flows_[i]
+  std::unique_ptr<Slot[], FreeDeleter> slots_;
+  // The flows, handed out in the order slots are first used, so a table that holds few flows
+  // touches few pages (a short capture, a quiet link), where flows placed at their slots would
+  // fault in a page of zeroes for nearly every flow.
   std::unique_ptr<void, FreeDeleter> flow_memory_;  // zeroed, 64 bytes over for the alignment
-  Flow* flows_;  // inside flow_memory_, 64-byte aligned; flows_[i] is reset when slot i is taken
+  Flow* flows_;                                     // inside flow_memory_, 64-byte aligned
+  uint32_t next_flow_ = 0;                          // the next never-used flow
   BufferPool pool_;
   FlowTableStats stats_;
 };

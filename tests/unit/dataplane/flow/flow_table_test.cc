@@ -120,6 +120,19 @@ TEST(FlowTable, LookupFindsTheSameFlow) {
   EXPECT_EQ(t.active(2000), 0u);  // idle past the timeout
 }
 
+// Flows are handed out in the order their slots are first used, wherever the slots lie, so a
+// table holding few flows touches few pages of its flow array.
+TEST(FlowTable, FlowsAreHandedOutInOrderOfFirstUse) {
+  FlowTable t(FlowTableConfig{1u << 16, 4, 1000});
+  std::vector<const Flow*> flows;
+  for (uint16_t i = 0; i < 40; ++i) {
+    uint8_t dir = 0;
+    flows.push_back(
+        &t.lookup(make_flow_key(packet(1, static_cast<uint16_t>(1000 + i), 2, 443), &dir), 5));
+  }
+  for (size_t i = 1; i < flows.size(); ++i) EXPECT_EQ(flows[i], flows[0] + i) << i;
+}
+
 // prefetch() and prefetch_flow() only start fetches, so what they could get wrong is where
 // they read: every slot of the probe window, wrapping at the table's end. Under ASan a slot
 // read past the table (prefetch_flow() and victim() read slots) fails here; any hash, stored or
@@ -146,27 +159,44 @@ TEST(FlowTable, PrefetchesStayInsideTheTableForAnyHash) {
 
 // Which slot a new key takes in a full window: the least recently seen flow, the first of them
 // on a tie; and a slot never used before wins over any flow. In a table of 8 slots every key's
-// window is the whole table, so the slot is the flow's address.
+// window is the whole table. Slots are not visible from outside, but a new key in a used slot
+// takes over that slot's flow, so the Flow returned says which key was evicted.
 TEST(FlowTable, NewKeyTakesTheFirstFreeSlotElseTheFirstLeastRecentlySeen) {
   auto key = [](uint16_t port) {
     uint8_t dir = 0;
     return make_flow_key(packet(1, port, 2, 443), &dir);
   };
+  auto home = [&](uint16_t port) { return static_cast<size_t>(hash_flow_key(key(port)) & 7); };
   FlowTable t(FlowTableConfig{8, 2, 1'000'000});
+  // Filling an empty table, each key takes the first free slot from its home: worked out here.
   Flow* at[8];
-  for (uint16_t i = 0; i < 8; ++i) at[i] = &t.lookup(key(i), 100 + i);  // fills all 8 slots
+  size_t slot_of[8];
+  int key_in[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+  for (uint16_t i = 0; i < 8; ++i) {
+    at[i] = &t.lookup(key(i), 100 + i);
+    size_t s = home(i);
+    while (key_in[s] >= 0) s = (s + 1) % 8;
+    key_in[s] = i;
+    slot_of[i] = s;
+  }
   for (uint16_t i = 0; i < 8; ++i) EXPECT_EQ(&t.lookup(key(i), 200), at[i]);  // a tie at 200
+  EXPECT_EQ(t.stats().created, 8u);
   t.lookup(key(3), 150);  // time going backwards: key 3 is now the least recently seen
   EXPECT_EQ(&t.lookup(key(100), 300), at[3]);
   EXPECT_EQ(t.stats().evicted, 1u);
   // The other seven tie at 200: the first of them from key 101's home slot on is taken.
-  const Flow* const base = *std::min_element(std::begin(at), std::end(at));
-  const auto slot_of = [&](const Flow* f) { return static_cast<size_t>(f - base); };
-  const size_t home = static_cast<size_t>(hash_flow_key(key(101)) & 7);
-  size_t want = home;
-  while (want == slot_of(at[3])) want = (want + 1) % 8;  // key 100's slot, seen at 300
-  EXPECT_EQ(slot_of(&t.lookup(key(101), 300)), want);
+  size_t want = home(101);
+  while (want == slot_of[3]) want = (want + 1) % 8;  // key 100's slot, seen at 300
+  const int evicted = key_in[want];
+  EXPECT_EQ(&t.lookup(key(101), 300), at[evicted]);
   EXPECT_EQ(t.stats().evicted, 2u);
+  // The evicted key is gone (a lookup creates it again); another of the seven is still there.
+  const int kept = evicted == 0 ? 1 : 0;
+  const uint64_t created = t.stats().created;
+  t.lookup(key(static_cast<uint16_t>(kept)), 400);
+  EXPECT_EQ(t.stats().created, created);
+  t.lookup(key(static_cast<uint16_t>(evicted)), 400);
+  EXPECT_EQ(t.stats().created, created + 1);
   // A window whose first slot holds a flow seen at time 0, as old as the never-used slots after
   // it: a free slot is taken, not the flow (least recently seen alone would take the flow).
   FlowTable u(FlowTableConfig{8, 2, 1'000'000});
@@ -200,8 +230,8 @@ TEST(FlowTable, ExpiredFlowIsResetWhenItsKeyReturns) {
   c.quic.buffer = t.acquire_buffer(f);
   ASSERT_NE(c.quic.buffer, kNoBuffer);
   EXPECT_EQ(t.lookup(k, 1010).tcp[0].next_seq, 1234u);  // exactly the timeout: still the flow
-  EXPECT_EQ(FlowTable::cold(f).quic.dcid_len, 8);        // and its cold state
-  Flow& g = t.lookup(k, 2011);                            // 1001 idle: expired
+  EXPECT_EQ(FlowTable::cold(f).quic.dcid_len, 8);       // and its cold state
+  Flow& g = t.lookup(k, 2011);                          // 1001 idle: expired
   EXPECT_EQ(&f, &g);
   EXPECT_EQ(g.tcp[0].next_seq, 0u);
   EXPECT_EQ(g.tcp[0].buffered, 0u);
@@ -229,7 +259,8 @@ TEST(FlowTable, BoundedEvictsOldestAndReturnsBuffers) {
   FlowTable t(FlowTableConfig{8, 2, 1'000'000});
   for (uint16_t i = 0; i < 8; ++i) {
     uint8_t dir = 0;
-    Flow& f = t.lookup(make_flow_key(packet(1, static_cast<uint16_t>(1000 + i), 2, 80), &dir), 100 + i);
+    Flow& f =
+        t.lookup(make_flow_key(packet(1, static_cast<uint16_t>(1000 + i), 2, 80), &dir), 100 + i);
     if (i == 0) {
       FlowTable::cold(f).stream[0].buffer = t.acquire_buffer(f);
       ASSERT_NE(f.cold.stream[0].buffer, kNoBuffer);
