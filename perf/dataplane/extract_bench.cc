@@ -9,7 +9,7 @@
 // incremental checksums, a few ns, done in both the extract and the decode runs, and measured
 // alone as rewrite/*). Before those runs the flow table (default config: 65536 flows) is filled
 // with other flows, so each new flow evicts one, as on a busy link. Mid-flow cases cycle over
-// 16384 established flows with their sequence numbers advancing.
+// 16384 established flows in a fixed shuffled order, their sequence numbers advancing.
 //
 // extract_burst/*: the same single-frame items fed as the worker feeds them, kBurst at a time
 // in three passes (decode and the flow's slots prefetched for all, then their flows' lines, then
@@ -23,10 +23,12 @@
 #include <benchmark/benchmark.h>
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -78,6 +80,20 @@ using muhafiz::perf::FlowRewriter;
 constexpr uint32_t kClientIsn = 0x3c1d2e4f;
 constexpr uint32_t kServerIsn = 0x7a6b5c4d;
 constexpr uint32_t kEstablishedFlows = 16384;
+
+// The order mid-flow items visit the established flows: a fixed shuffle, repeated. On a link the
+// flows' packets interleave at random; visiting them in the order they were set up would walk
+// the flow table's memory in order (flows are handed out in order of first use), which the
+// hardware prefetcher would hide.
+const std::vector<uint32_t>& established_order() {
+  static const std::vector<uint32_t> order = [] {
+    std::vector<uint32_t> o(kEstablishedFlows);
+    for (uint32_t i = 0; i < kEstablishedFlows; ++i) o[i] = i;
+    std::shuffle(o.begin(), o.end(), std::mt19937_64(17));
+    return o;
+  }();
+  return order;
+}
 constexpr size_t kBulkSegment = 1448;  // MSS with a 1500 MTU and TCP timestamps
 
 class CountingSink final : public ex::ObservationSink {
@@ -92,7 +108,7 @@ class CountingSink final : public ex::ObservationSink {
 enum class FlowMode {
   kNewEachItem,  // each item is a new 5-tuple, the table is full beforehand
   kSameFlow,     // the same frames again and again on one flow
-  kEstablished,  // round robin over kEstablishedFlows flows set up beforehand, seq advancing
+  kEstablished,  // kEstablishedFlows flows set up beforehand, in established_order(), seq advancing
 };
 
 struct Case {
@@ -319,7 +335,7 @@ void run_case(benchmark::State& state, const Case& proto, Feed feed) {
     if (burst) {
       for (size_t i = 0; i < kBurst; ++i, ++flow) {
         if (c.mode == FlowMode::kEstablished) {
-          const uint32_t n = flow % kEstablishedFlows;
+          const uint32_t n = established_order()[flow % kEstablishedFlows];
           rw[i].set_flow(c.frames[i], n);
           rw[i].set_tcp_seq(c.frames[i], seq[n]);
           seq[n] += payload_len;
@@ -331,7 +347,7 @@ void run_case(benchmark::State& state, const Case& proto, Feed feed) {
       continue;
     }
     if (c.mode == FlowMode::kEstablished) {
-      const uint32_t n = flow % kEstablishedFlows;
+      const uint32_t n = established_order()[flow % kEstablishedFlows];
       rw[0].set_flow(c.frames[0], n);
       rw[0].set_tcp_seq(c.frames[0], seq[n]);
       seq[n] += payload_len;
@@ -440,7 +456,7 @@ muhafiz::flow::FlowKey bench_key(uint32_t n) {
 }
 
 // Flow-table lookup alone. new_flows: a key never seen, in a full table (evicts one);
-// else a round robin over kEstablishedFlows flows inserted beforehand.
+// else kEstablishedFlows flows inserted beforehand, visited in established_order().
 void run_flow_lookup(benchmark::State& state, bool new_flows) {
   const muhafiz::flow::FlowTableConfig cfg;
   auto table = std::make_unique<muhafiz::flow::FlowTable>(cfg);
@@ -450,7 +466,7 @@ void run_flow_lookup(benchmark::State& state, bool new_flows) {
   uint64_t now = 1;
   const uint64_t allocs_before = g_allocations;
   for (auto _ : state) {
-    const uint32_t id = new_flows ? n : (n % kEstablishedFlows) | 0x80000000u;
+    const uint32_t id = new_flows ? n : established_order()[n % kEstablishedFlows] | 0x80000000u;
     ++n;
     benchmark::DoNotOptimize(&table->lookup(bench_key(id), ++now));
   }
