@@ -221,12 +221,11 @@ void Extractor::prefetch(const parse::PacketInfo& pkt, const FlowRef* ref) const
 void Extractor::prefetch_flow(const parse::PacketInfo& pkt, const FlowRef& ref) const noexcept {
   if (!uses_flow(pkt)) return;
   if (pkt.l4_proto == parse::kIpProtoTcp) {
-    flows_.prefetch_flow(ref.hash,
-                         offsetof(flow::Flow, tcp) + size_t{ref.dir} * sizeof(flow::TcpDirection),
-                         sizeof(flow::TcpDirection));
+    // Both directions: line 0, known at compile time, so the line loop folds away.
+    flows_.prefetch_flow(ref.hash, offsetof(flow::Flow, tcp), sizeof(flow::Flow::tcp));
   } else {
-    flows_.prefetch_flow(ref.hash, offsetof(flow::Flow, cold) + offsetof(flow::FlowCold, quic),
-                         sizeof(flow::QuicState));
+    // The whole cold state: FlowTable::cold() resets all of it at a new flow's first Initial.
+    flows_.prefetch_flow(ref.hash, offsetof(flow::Flow, cold), sizeof(flow::FlowCold));
   }
 }
 

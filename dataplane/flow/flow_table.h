@@ -62,7 +62,7 @@ enum class StreamApp : uint8_t {
   kDone,           // nothing more to learn from this direction
 };
 
-// What a TCP direction needs at every segment. With the key, both directions' fill the flow's
+// What a TCP direction needs at every segment. With the key, both directions fill the flow's
 // first cache line, so a segment of an established flow reads one line of flow state.
 struct TcpDirection {
   uint32_t next_seq = 0;
@@ -91,8 +91,9 @@ struct QuicState {
   uint32_t packets = 0;         // Initial packets that fed the assembler
 };
 
-// The state few flows use: read and written only through FlowTable::cold(), which resets it at
-// a flow's first use of it, so a new flow writes its first line only.
+// The state few flows use, reached through FlowTable::cold(), which resets it at a flow's first
+// use of it, so a new flow writes its first line only. (FlowTable::reset_flow() and the
+// extractor's drop_buffer() read it directly, but only once it is ready.)
 struct FlowCold {
   TcpStream stream[2];
   QuicState quic;
@@ -110,6 +111,9 @@ struct alignas(64) Flow {
   FlowCold cold;  // use FlowTable::cold(flow)
 };
 static_assert(offsetof(Flow, cold) == 64, "the key and both TCP directions fill line 0");
+// An aggregate, so calloc'd zero bytes hold Flows (C++20 implicit object creation), and all-zero
+// bytes are a reset Flow: cold_ready and has_buffers false.
+static_assert(std::is_aggregate_v<Flow>);
 
 // Fixed pool of reassembly slots. Each slot holds either a stream buffer or a QUIC CRYPTO
 // assembler; an exhausted pool is a counted failure, never an allocation.
@@ -185,7 +189,8 @@ class FlowTable {
   // segment uses) and the `len` bytes at `offset` (the part the packet will use, such as the
   // QUIC state), for a known key and for a new one, whose first line lookup() rewrites. Nothing
   // else is read or changed. An earlier packet of the burst may change the window before
-  // lookup() runs: a fetch is then wasted, nothing more.
+  // lookup() runs, and every new key of a burst that lands in a never-used slot fetches the same
+  // next flow: a fetch is then wasted, nothing more.
   void prefetch_flow(uint64_t hash, size_t offset, size_t len) const noexcept {
     const uint32_t sig = flow_signature(hash);
     const auto base = static_cast<uint32_t>(hash);
@@ -212,6 +217,7 @@ class FlowTable {
   // empty. The caller keeps it in cold(f). The flow is marked, so evicting a flow that never
   // held a buffer does not read its cold state to find buffers to return.
   uint32_t acquire_buffer(Flow& f) noexcept {
+    cold(f);  // has_buffers must imply cold_ready: reset_flow() releases from the cold state
     const uint32_t b = pool_.acquire();
     if (b != kNoBuffer) f.has_buffers = true;
     return b;

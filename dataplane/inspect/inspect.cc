@@ -192,7 +192,7 @@ void append_json_string(std::string& out, std::string_view s) {
 // Written field by field rather than built as an ordered_json and dumped: one line per
 // observation is much of what muhafiz-inspect does on a capture with many names (an object per
 // line cost it about a quarter of its time on the merged corpus). The bytes are those of the object
-// dump (inspect_test holds the two to the same output): keys in this order, no spaces.
+// dump (inspect_json_test holds the two to the same output): keys in this order, no spaces.
 std::string observation_json(const extract::Observation& obs, const std::string& verdict_json) {
   std::string out;
   out.reserve(192 + obs.host.size() + obs.uri.size() + verdict_json.size());

@@ -24,7 +24,7 @@ inline constexpr int kExitUnreadable = 2;  // missing, unreadable or not a captu
 inline constexpr int kExitTruncated = 3;   // what the capture held was reported; it ends early
 
 // Formats one observation as a JSON object on one line (no newline); `verdict_json` (may be
-// empty) is added as "verdict".
+// empty) is added as "verdict", copied as it is: one compact JSON object, as dump() makes it.
 std::string observation_json(const extract::Observation& obs, const std::string& verdict_json = {});
 
 int run_inspect(const InspectOptions& opts, std::ostream& out, std::ostream& err);
