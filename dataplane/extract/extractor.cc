@@ -442,12 +442,11 @@ void Extractor::on_quic(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
 }
 
 void Extractor::drop_buffer(flow::Flow& flow, uint8_t dir) noexcept {
-  flow.tcp[dir].buffered = 0;
-  if (!flow.cold_ready) return;  // buffers are kept in the cold state: none to return
-  TcpStream& st = flow.cold.stream[dir];
-  if (st.buffer != flow::kNoBuffer) flows_.pool().release(st.buffer);
-  st.buffer = flow::kNoBuffer;
-  st.segments = 0;
+  TcpDirection& d = flow.tcp[dir];
+  if (d.buffer != flow::kNoBuffer) flows_.pool().release(d.buffer);
+  d.buffer = flow::kNoBuffer;
+  d.buffered = 0;
+  d.multi_segment = false;
 }
 
 void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
@@ -496,8 +495,7 @@ void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
     keep_leftover(flow, dir, payload.subspan(std::min(used, payload.size())), false);
     return;
   }
-  TcpStream& st = flow::FlowTable::cold(flow).stream[dir];  // holds the buffer
-  const std::span<uint8_t> buf = flows_.pool().stream(st.buffer);
+  const std::span<uint8_t> buf = flows_.pool().stream(d.buffer);
   if (d.buffered + payload.size() > buf.size()) {
     count(kReassemblyOverflow);
     drop_buffer(flow, dir);
@@ -505,8 +503,8 @@ void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
     return;
   }
   std::memcpy(buf.data() + d.buffered, payload.data(), payload.size());
-  d.buffered += static_cast<uint32_t>(payload.size());
-  ++st.segments;
+  d.buffered = static_cast<uint16_t>(d.buffered + payload.size());
+  d.multi_segment = true;
   const Bytes data(buf.data(), d.buffered);
   const size_t used = run_stream(ctx, flow, dir, data, true);
   keep_leftover(flow, dir, data.subspan(std::min(used, data.size())), true);
@@ -519,17 +517,16 @@ void Extractor::keep_leftover(flow::Flow& flow, uint8_t dir, Bytes leftover,
     drop_buffer(flow, dir);
     return;
   }
-  TcpStream& st = flow::FlowTable::cold(flow).stream[dir];
-  if (st.buffer == flow::kNoBuffer) {
-    st.buffer = flows_.acquire_buffer(flow);
-    if (st.buffer == flow::kNoBuffer) {
+  if (d.buffer == flow::kNoBuffer) {
+    d.buffer = flows_.acquire_buffer(flow);
+    if (d.buffer == flow::kNoBuffer) {
       count(kBufferExhausted);
       ++flows_.stats().buffer_exhausted;
       d.app = StreamApp::kUnknown;
       return;
     }
   }
-  const std::span<uint8_t> buf = flows_.pool().stream(st.buffer);
+  const std::span<uint8_t> buf = flows_.pool().stream(d.buffer);
   if (leftover.size() > buf.size()) {
     count(kReassemblyOverflow);
     drop_buffer(flow, dir);
@@ -539,8 +536,8 @@ void Extractor::keep_leftover(flow::Flow& flow, uint8_t dir, Bytes leftover,
   // memmove: the leftover may already sit inside this buffer.
   std::memmove(buf.data(), leftover.data(), leftover.size());
   // A leftover that is not the whole buffer starts a new message in this segment.
-  if (!from_buffer || leftover.size() != d.buffered) st.segments = 1;
-  d.buffered = static_cast<uint32_t>(leftover.size());
+  if (!from_buffer || leftover.size() != d.buffered) d.multi_segment = false;
+  d.buffered = static_cast<uint16_t>(leftover.size());
 }
 
 // Runs the direction's protocol over contiguous stream bytes; returns how many bytes were
@@ -549,15 +546,14 @@ size_t Extractor::run_stream(Ctx& ctx, flow::Flow& flow, uint8_t dir, Bytes data
                              bool from_buffer) noexcept {
   const parse::PacketInfo& pkt = ctx.pkt;
   TcpDirection& d = flow.tcp[dir];
-  // Buffered bytes, HTTP bodies: the cold state, touched only by the flows that need it.
+  // HTTP bodies: the cold state, touched only by the flows that need it.
   auto stream = [&]() -> TcpStream& { return flow::FlowTable::cold(flow).stream[dir]; };
   size_t off = 0;
   for (size_t iter = 0; iter < kMaxMessagesPerSegment && off < data.size(); ++iter) {
     const Bytes rest = data.subspan(off);
     // A message that starts at offset 0 of buffered data began in an earlier segment.
-    uint32_t flags = (from_buffer && off == 0 && stream().segments > 1)
-                         ? observation_flag_mask(kReassembledBit)
-                         : 0;
+    uint32_t flags =
+        (from_buffer && off == 0 && d.multi_segment) ? observation_flag_mask(kReassembledBit) : 0;
     if (d.after_gap) flags |= observation_flag_mask(kStreamGapBit);
     // Acts on one HTTP request head at `off`: kGoOn to carry on with the next message, else
     // what run_stream returns.

@@ -124,11 +124,12 @@ FlowTable::FlowTable(const FlowTableConfig& cfg)
 
 // Writes line 0 only: the cold lines are reset when the new flow first uses them (cold()).
 void FlowTable::reset_flow(Flow& f) noexcept {
-  if (f.has_buffers) {  // buffers live in the cold state, which then was reset and used
-    for (auto& d : f.cold.stream) {
+  if (f.has_buffers) {
+    for (const TcpDirection& d : f.tcp) {
       if (d.buffer != kNoBuffer) pool_.release(d.buffer);
     }
-    if (f.cold.quic.buffer != kNoBuffer) pool_.release(f.cold.quic.buffer);
+    // A QUIC buffer index is only ever stored in a ready cold state.
+    if (f.cold_ready && f.cold.quic.buffer != kNoBuffer) pool_.release(f.cold.quic.buffer);
   }
   f.key = FlowKey{};
   f.cold_ready = false;

@@ -48,6 +48,7 @@ inline uint32_t flow_signature(uint64_t hash) noexcept {
 
 inline constexpr size_t kStreamBufferSize =
     16384 + 1024;  // holds kMaxClientHelloLen / kMaxHttpHeadLen plus a record header
+static_assert(kStreamBufferSize <= UINT16_MAX, "TcpDirection::buffered is 16 bits");
 inline constexpr uint32_t kNoBuffer = UINT32_MAX;
 
 // What a TCP direction carries, decided at the first message boundary we see.
@@ -64,18 +65,20 @@ enum class StreamApp : uint8_t {
 
 // What a TCP direction needs at every segment. With the key, both directions fill the flow's
 // first cache line, so a segment of an established flow reads one line of flow state.
+// A message split over segments (a post-quantum ClientHello) is reassembled from line 0 alone.
 struct TcpDirection {
   uint32_t next_seq = 0;
-  uint32_t buffered = 0;  // bytes held in the stream's buffer (TcpStream::buffer); 0: none
-  bool seq_known = false;
+  uint32_t buffer = kNoBuffer;  // index into the BufferPool while a message is partial
+  uint16_t buffered = 0;        // bytes held in that buffer (at most kStreamBufferSize); 0: none
   StreamApp app = StreamApp::kUnknown;
-  bool after_gap = false;  // a gap was skipped since the last message
+  bool seq_known : 1 = false;
+  bool after_gap : 1 = false;      // a gap was skipped since the last message
+  bool multi_segment : 1 = false;  // the buffered bytes came from more than one segment
 };
+static_assert(sizeof(TcpDirection) == 12);
 
-// What only a direction with a partial message, or inside an HTTP body, needs.
+// What only a direction inside an HTTP body needs.
 struct TcpStream {
-  uint32_t buffer = kNoBuffer;    // index into the BufferPool while a message is partial
-  uint32_t segments = 0;          // segments that contributed to the buffered bytes
   uint64_t body_left = 0;         // kHttpBody: bytes still to skip
   parse::HttpChunkState chunk{};  // kHttpChunked
 };
@@ -92,8 +95,8 @@ struct QuicState {
 };
 
 // The state few flows use, reached through FlowTable::cold(), which resets it at a flow's first
-// use of it, so a new flow writes its first line only. (FlowTable::reset_flow() and the
-// extractor's drop_buffer() read it directly, but only once it is ready.)
+// use of it, so a new flow writes its first line only. (FlowTable::reset_flow() reads the QUIC
+// buffer in it directly, but only once it is ready.)
 struct FlowCold {
   TcpStream stream[2];
   QuicState quic;
@@ -217,7 +220,6 @@ class FlowTable {
   // empty. The caller keeps it in cold(f). The flow is marked, so evicting a flow that never
   // held a buffer does not read its cold state to find buffers to return.
   uint32_t acquire_buffer(Flow& f) noexcept {
-    cold(f);  // has_buffers must imply cold_ready: reset_flow() releases from the cold state
     const uint32_t b = pool_.acquire();
     if (b != kNoBuffer) f.has_buffers = true;
     return b;

@@ -219,8 +219,8 @@ TEST(FlowTable, ExpiredFlowIsResetWhenItsKeyReturns) {
   f.tcp[0].next_seq = 1234;
   f.tcp[0].buffered = 10;
   FlowCold& c = FlowTable::cold(f);
-  c.stream[0].buffer = t.acquire_buffer(f);
-  ASSERT_NE(c.stream[0].buffer, kNoBuffer);
+  f.tcp[0].buffer = t.acquire_buffer(f);
+  ASSERT_NE(f.tcp[0].buffer, kNoBuffer);
   c.stream[1].body_left = 77;
   f.tcp[1].app = StreamApp::kHttp;
   c.quic.active = true;
@@ -238,7 +238,7 @@ TEST(FlowTable, ExpiredFlowIsResetWhenItsKeyReturns) {
   EXPECT_EQ(g.tcp[1].app, StreamApp::kUnknown);
   EXPECT_FALSE(g.cold_ready);  // the old cold bytes are still there, but no longer the flow's
   const FlowCold& gc = FlowTable::cold(g);
-  EXPECT_EQ(gc.stream[0].buffer, kNoBuffer);
+  EXPECT_EQ(g.tcp[0].buffer, kNoBuffer);
   EXPECT_EQ(gc.stream[1].body_left, 0u);
   EXPECT_FALSE(gc.quic.active);  // the QUIC keys are dead without it
   EXPECT_FALSE(gc.quic.done);
@@ -254,6 +254,27 @@ TEST(FlowTable, ExpiredFlowIsResetWhenItsKeyReturns) {
   EXPECT_EQ(t.lookup(k, 5).tcp[0].next_seq, 99u);
 }
 
+// A reset flow keeps its old cold bytes until cold() resets them: the QUIC buffer index there
+// was returned once and must not be returned again when the flow, now holding only a TCP
+// buffer, is reset.
+TEST(FlowTable, StaleColdStateIsNeverReleasedAgain) {
+  FlowTable t(FlowTableConfig{64, 4, 1000});
+  uint8_t dir = 0;
+  const FlowKey k = make_flow_key(packet(1, 1, 2, 2), &dir);
+  Flow& f = t.lookup(k, 10);
+  FlowTable::cold(f).quic.buffer = t.acquire_buffer(f);
+  ASSERT_NE(f.cold.quic.buffer, kNoBuffer);
+  Flow& g = t.lookup(k, 2011);  // expired: the QUIC buffer goes back
+  EXPECT_EQ(t.pool().in_use(), 0u);
+  ASSERT_FALSE(g.cold_ready);
+  ASSERT_NE(g.cold.quic.buffer, kNoBuffer);  // stale
+  g.tcp[1].buffer = t.acquire_buffer(g);
+  EXPECT_EQ(t.pool().in_use(), 1u);
+  t.lookup(k, 4012);  // expired again
+  EXPECT_EQ(t.pool().in_use(), 0u);
+  EXPECT_NE(t.pool().acquire(), t.pool().acquire()) << "a slot was put back twice";
+}
+
 TEST(FlowTable, BoundedEvictsOldestAndReturnsBuffers) {
   // A table of 8 slots (the probe window): the 9th flow must evict the least recent one.
   FlowTable t(FlowTableConfig{8, 2, 1'000'000});
@@ -262,15 +283,15 @@ TEST(FlowTable, BoundedEvictsOldestAndReturnsBuffers) {
     Flow& f =
         t.lookup(make_flow_key(packet(1, static_cast<uint16_t>(1000 + i), 2, 80), &dir), 100 + i);
     if (i == 0) {
-      FlowTable::cold(f).stream[0].buffer = t.acquire_buffer(f);
-      ASSERT_NE(f.cold.stream[0].buffer, kNoBuffer);
+      f.tcp[0].buffer = t.acquire_buffer(f);
+      ASSERT_NE(f.tcp[0].buffer, kNoBuffer);
     }
   }
   EXPECT_EQ(t.pool().in_use(), 1u);
   uint8_t dir = 0;
   Flow& fresh = t.lookup(make_flow_key(packet(1, 2000, 2, 80), &dir), 500);
   EXPECT_FALSE(fresh.cold_ready);
-  EXPECT_EQ(FlowTable::cold(fresh).stream[0].buffer, kNoBuffer);
+  EXPECT_EQ(fresh.tcp[0].buffer, kNoBuffer);
   EXPECT_EQ(t.stats().evicted, 1u);
   EXPECT_EQ(t.pool().in_use(), 0u) << "the evicted flow's buffer went back to the pool";
   // The oldest (port 1000) is gone: looking it up creates it again.
