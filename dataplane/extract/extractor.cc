@@ -446,7 +446,6 @@ void Extractor::drop_buffer(flow::Flow& flow, uint8_t dir) noexcept {
   if (d.buffer != flow::kNoBuffer) flows_.pool().release(d.buffer);
   d.buffer = flow::kNoBuffer;
   d.buffered = 0;
-  d.multi_segment = false;
 }
 
 void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
@@ -492,7 +491,7 @@ void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
 
   if (d.buffered == 0) {
     const size_t used = run_stream(ctx, flow, dir, payload, false);
-    keep_leftover(flow, dir, payload.subspan(std::min(used, payload.size())), false);
+    keep_leftover(flow, dir, payload.subspan(std::min(used, payload.size())));
     return;
   }
   const std::span<uint8_t> buf = flows_.pool().stream(d.buffer);
@@ -504,14 +503,12 @@ void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
   }
   std::memcpy(buf.data() + d.buffered, payload.data(), payload.size());
   d.buffered = static_cast<uint16_t>(d.buffered + payload.size());
-  d.multi_segment = true;
   const Bytes data(buf.data(), d.buffered);
   const size_t used = run_stream(ctx, flow, dir, data, true);
-  keep_leftover(flow, dir, data.subspan(std::min(used, data.size())), true);
+  keep_leftover(flow, dir, data.subspan(std::min(used, data.size())));
 }
 
-void Extractor::keep_leftover(flow::Flow& flow, uint8_t dir, Bytes leftover,
-                              bool from_buffer) noexcept {
+void Extractor::keep_leftover(flow::Flow& flow, uint8_t dir, Bytes leftover) noexcept {
   TcpDirection& d = flow.tcp[dir];
   if (leftover.empty() || d.app == StreamApp::kDone || d.app == StreamApp::kUnknown) {
     drop_buffer(flow, dir);
@@ -535,8 +532,6 @@ void Extractor::keep_leftover(flow::Flow& flow, uint8_t dir, Bytes leftover,
   }
   // memmove: the leftover may already sit inside this buffer.
   std::memmove(buf.data(), leftover.data(), leftover.size());
-  // A leftover that is not the whole buffer starts a new message in this segment.
-  if (!from_buffer || leftover.size() != d.buffered) d.multi_segment = false;
   d.buffered = static_cast<uint16_t>(leftover.size());
 }
 
@@ -551,9 +546,9 @@ size_t Extractor::run_stream(Ctx& ctx, flow::Flow& flow, uint8_t dir, Bytes data
   size_t off = 0;
   for (size_t iter = 0; iter < kMaxMessagesPerSegment && off < data.size(); ++iter) {
     const Bytes rest = data.subspan(off);
-    // A message that starts at offset 0 of buffered data began in an earlier segment.
-    uint32_t flags =
-        (from_buffer && off == 0 && d.multi_segment) ? observation_flag_mask(kReassembledBit) : 0;
+    // A message that starts at offset 0 of buffered data began in an earlier segment: buffered
+    // data is only run once a later segment was appended to it.
+    uint32_t flags = (from_buffer && off == 0) ? observation_flag_mask(kReassembledBit) : 0;
     if (d.after_gap) flags |= observation_flag_mask(kStreamGapBit);
     // Acts on one HTTP request head at `off`: kGoOn to carry on with the next message, else
     // what run_stream returns.

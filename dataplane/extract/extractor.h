@@ -122,8 +122,7 @@ class Extractor {
   void on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept;
   size_t run_stream(Ctx& ctx, flow::Flow& flow, uint8_t dir, parse::Bytes data,
                     bool from_buffer) noexcept;
-  void keep_leftover(flow::Flow& flow, uint8_t dir, parse::Bytes leftover,
-                     bool from_buffer) noexcept;
+  void keep_leftover(flow::Flow& flow, uint8_t dir, parse::Bytes leftover) noexcept;
   void drop_buffer(flow::Flow& flow, uint8_t dir) noexcept;
 
   flow::FlowTable flows_;

@@ -100,7 +100,8 @@ uint32_t BufferPool::acquire() noexcept {
 }
 
 void BufferPool::release(uint32_t index) noexcept {
-  if (index >= count_) return;
+  // A full free list means a slot came back twice: ignored rather than written past the list.
+  if (index >= count_ || free_top_ == count_) return;
   --in_use_;
   free_[free_top_++] = index;
 }
@@ -171,7 +172,7 @@ Flow& FlowTable::lookup(const FlowKey& key, uint64_t h, uint64_t now) noexcept {
     ++stats_.evicted;
   }
   Flow& f = flows_[vs.flow];
-  reset_flow(f);  // a never-used flow is zero bytes from calloc, but say what we mean
+  reset_flow(f);  // required for a never-used flow too: its zero bytes hold buffer 0, a slot
   f.key = key;
   vs.sig = sig;
   vs.last_seen = now;

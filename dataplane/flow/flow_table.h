@@ -72,8 +72,7 @@ struct TcpDirection {
   uint16_t buffered = 0;        // bytes held in that buffer (at most kStreamBufferSize); 0: none
   StreamApp app = StreamApp::kUnknown;
   bool seq_known : 1 = false;
-  bool after_gap : 1 = false;      // a gap was skipped since the last message
-  bool multi_segment : 1 = false;  // the buffered bytes came from more than one segment
+  bool after_gap : 1 = false;  // a gap was skipped since the last message
 };
 static_assert(sizeof(TcpDirection) == 12);
 
@@ -114,8 +113,9 @@ struct alignas(64) Flow {
   FlowCold cold;  // use FlowTable::cold(flow)
 };
 static_assert(offsetof(Flow, cold) == 64, "the key and both TCP directions fill line 0");
-// An aggregate, so calloc'd zero bytes hold Flows (C++20 implicit object creation), and all-zero
-// bytes are a reset Flow: cold_ready and has_buffers false.
+// An aggregate, so calloc'd zero bytes hold Flows (C++20 implicit object creation). All-zero
+// bytes are not a reset Flow (tcp[].buffer 0 is a pool slot): lookup() resets every flow it
+// hands out, a never-used one too.
 static_assert(std::is_aggregate_v<Flow>);
 
 // Fixed pool of reassembly slots. Each slot holds either a stream buffer or a QUIC CRYPTO
@@ -217,8 +217,8 @@ class FlowTable {
     }
   }
   // Lends a reassembly slot to `f` (a flow this table returned), or kNoBuffer when the pool is
-  // empty. The caller keeps it in cold(f). The flow is marked, so evicting a flow that never
-  // held a buffer does not read its cold state to find buffers to return.
+  // empty. The caller keeps it in f.tcp[dir].buffer, or cold(f).quic.buffer for QUIC. The flow
+  // is marked, so evicting a flow that never held one reads nothing past line 0.
   uint32_t acquire_buffer(Flow& f) noexcept {
     const uint32_t b = pool_.acquire();
     if (b != kNoBuffer) f.has_buffers = true;
