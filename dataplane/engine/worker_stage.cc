@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/extract/rules_kind.h"
+
 namespace muhafiz::engine {
 
 using parse::ParseStatus;
@@ -23,20 +25,6 @@ api::EventKind event_kind(extract::ObservationKind k) noexcept {
       return api::EventKind::kHttp;
   }
   return api::EventKind::kDns;
-}
-
-rules::ObservationKind rules_kind(extract::ObservationKind k) noexcept {
-  switch (k) {
-    case extract::ObservationKind::kDns:
-      return rules::ObservationKind::kDns;
-    case extract::ObservationKind::kTlsSni:
-      return rules::ObservationKind::kTlsSni;
-    case extract::ObservationKind::kQuicSni:
-      return rules::ObservationKind::kQuicSni;
-    case extract::ObservationKind::kHttp:
-      return rules::ObservationKind::kHttp;
-  }
-  return rules::ObservationKind::kDns;
 }
 
 EngineCounter inspected_counter(extract::ObservationKind k) noexcept {
@@ -297,7 +285,7 @@ void WorkerStage::on_observation(Packet& p, const extract::Observation& obs) noe
     v = match_http(p, obs, &host, &path);
   } else {
     rules::Observation o;
-    o.kind = rules_kind(obs.kind);
+    o.kind = extract::to_rules_kind(obs.kind);
     o.host = obs.host;
     v = p.rules->match(o);
   }

@@ -8,6 +8,7 @@
 #include <ostream>
 #include <stdexcept>
 
+#include "dataplane/extract/rules_kind.h"
 #include "dataplane/inspect/capture.h"
 #include "rules/list/canon.h"
 #include "rules/match/matcher.h"
@@ -31,20 +32,6 @@ void append_endpoint(std::string& out, const parse::IpAddress& addr, uint16_t po
 std::string dump(const ordered_json& j) {
   // Names come from the wire: bytes that are not UTF-8 are replaced, never fatal.
   return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
-}
-
-rules::ObservationKind rules_kind(extract::ObservationKind k) {
-  switch (k) {
-    case extract::ObservationKind::kDns:
-      return rules::ObservationKind::kDns;
-    case extract::ObservationKind::kTlsSni:
-      return rules::ObservationKind::kTlsSni;
-    case extract::ObservationKind::kQuicSni:
-      return rules::ObservationKind::kQuicSni;
-    case extract::ObservationKind::kHttp:
-      return rules::ObservationKind::kHttp;
-  }
-  return rules::ObservationKind::kDns;
 }
 
 rules::IpAddress rules_address(const parse::IpAddress& a) {
@@ -77,7 +64,7 @@ ordered_json verdict_object(const rules::Matcher& m, const rules::Verdict& v) {
 std::string verdict_for(const rules::Matcher& m, rules::MatchScratch& scratch,
                         const extract::Observation& obs) {
   rules::Observation q;
-  q.kind = rules_kind(obs.kind);
+  q.kind = extract::to_rules_kind(obs.kind);
   q.host = obs.host;
   std::string path;
   if (obs.kind == extract::ObservationKind::kHttp) {
