@@ -331,33 +331,31 @@ void run_case(benchmark::State& state, const Case& proto, Feed feed) {
   const uint64_t evicted_before = extractor->flows().stats().evicted;
   uint32_t flow = 0;
   const std::vector<uint32_t>& order = established_order();
+  // Gives frames [first, first + n), which carry item number `item`, that item's 5-tuple and,
+  // mid-flow, its flow's next sequence number (mid-flow items are one frame each).
+  auto rewrite_item = [&](size_t first, size_t n, uint32_t item) {
+    for (size_t i = first; i < first + n; ++i) {
+      if (c.mode == FlowMode::kEstablished) {
+        const uint32_t f = order[item % kEstablishedFlows];
+        rw[i].set_flow(c.frames[i], f);
+        rw[i].set_tcp_seq(c.frames[i], seq[f]);
+        seq[f] += payload_len;
+      } else if (c.mode == FlowMode::kNewEachItem) {
+        rw[i].set_flow(c.frames[i], item);
+      }
+    }
+  };
   const uint64_t allocs_before = g_allocations;
   for (auto _ : state) {
     if (burst) {
       // Frames numbered from 1 as in the one-at-a-time feed; the clock ticks once a burst (the
       // idle timeout is 120 s of it, so nothing expires either way).
       const uint64_t first_frame = uint64_t{flow} + 1;
-      for (size_t i = 0; i < kBurst; ++i, ++flow) {
-        if (c.mode == FlowMode::kEstablished) {
-          const uint32_t n = order[flow % kEstablishedFlows];
-          rw[i].set_flow(c.frames[i], n);
-          rw[i].set_tcp_seq(c.frames[i], seq[n]);
-          seq[n] += payload_len;
-        } else if (c.mode == FlowMode::kNewEachItem) {
-          rw[i].set_flow(c.frames[i], flow);
-        }
-      }
+      for (size_t i = 0; i < kBurst; ++i, ++flow) rewrite_item(i, 1, flow);
       extract_burst(*extractor, c.frames, staged, first_frame, ++now, sink);
       continue;
     }
-    if (c.mode == FlowMode::kEstablished) {
-      const uint32_t n = order[flow % kEstablishedFlows];
-      rw[0].set_flow(c.frames[0], n);
-      rw[0].set_tcp_seq(c.frames[0], seq[n]);
-      seq[n] += payload_len;
-    } else if (c.mode == FlowMode::kNewEachItem) {
-      for (size_t i = 0; i < c.frames.size(); ++i) rw[i].set_flow(c.frames[i], flow);
-    }
+    rewrite_item(0, c.frames.size(), flow);
     ++flow;
     ++now;
     for (const ByteVector& f : c.frames) {
