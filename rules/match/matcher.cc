@@ -9,13 +9,14 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <new>
 #include <system_error>
 
-#include "rules/match/ascii_word.h"
 #include "rules/match/fingerprint.h"
+#include "rules/match/host_scan.h"
 #include "rules/match/prefetch.h"
 
 namespace muhafiz::rules {
@@ -84,8 +85,8 @@ size_t path_candidates(std::string_view path, size_t max_prefixes, std::string_v
 
 // Cuts a host to at most kMaxHostPortLen (from the left, at a label boundary), drops one
 // trailing dot, folds ASCII case, and marks where the dots are (bit i of the DotMask: byte i is a
-// dot). Reads the caller's bytes in place, eight at a time with no per-byte branch; only a host
-// with an upper-case letter is copied, lower-cased, into buf (kMaxHostPortLen bytes).
+// dot). Reads the caller's bytes in place (host_scan.h); only a host with an upper-case letter
+// is copied, lower-cased, into buf (kMaxHostPortLen bytes).
 std::string_view normalise_host(std::string_view in, char* buf, DotMask& dots) noexcept {
   dots.fill(0);
   if (!in.empty() && in.back() == '.') in.remove_suffix(1);
@@ -97,23 +98,7 @@ std::string_view normalise_host(std::string_view in, char* buf, DotMask& dots) n
   }
   const char* p = in.data();
   const size_t n = in.size();
-  // Bytes above the end of a short word are zero: neither upper case nor a dot.
-  uint64_t any_upper = 0;
-  auto scan = [&](uint64_t w, size_t i) {
-    any_upper |= ascii::upper_bytes(w);
-    // Gather the eight dot flags (0x80 per byte) into one byte, bit k from byte k: the products
-    // of distinct bits land on distinct positions, so nothing carries into the top byte.
-    const uint64_t byte_bits = ((ascii::bytes_equal(w, '.') >> 7) * 0x0102040810204080ull) >> 56;
-    dots[i / 64] |= byte_bits << (i % 64);
-  };
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    scan(w, i);
-  }
-  if (i < n) scan(fp::load_tail_before(p, i, n), i);  // the last 1-7 bytes
-  if (any_upper == 0) return in;
+  if (!scan_host(p, n, dots.data())) return in;
   for (size_t k = 0; k < n; ++k) {
     const char c = p[k];
     buf[k] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
@@ -529,9 +514,17 @@ void Matcher::validate_and_bind(std::string_view name) {
     size_t occupied = 0;
     for (const HostSlot& slot : host_slots_) occupied += host_occupied(slot);
     host_filter_ = TagFilter(occupied);
+    host_depths_ = 0;
     for (const HostSlot& slot : host_slots_) {
-      if (host_occupied(slot)) host_filter_.add(slot.tag);
+      if (!host_occupied(slot)) continue;
+      host_filter_.add(slot.tag);
+      const std::string_view host = string_at(slot.name);
+      const size_t labels = static_cast<size_t>(std::count(host.begin(), host.end(), '.')) + 1;
+      host_depths_ |= uint64_t{1} << (std::min<size_t>(labels, kDepthBits) - 1);
     }
+    host_max_depth_ = host_depths_ >> (kDepthBits - 1) != 0
+                          ? SIZE_MAX
+                          : static_cast<size_t>(64 - std::countl_zero(host_depths_));
   }
 
   check_table(hashed_slots_, hashed_capacity_, hashed_hits_.size(), "hashed slots", fail);
@@ -741,18 +734,24 @@ void Matcher::walk_host(std::string_view host, const DotMask& dots, std::string_
   // n + 1 labels (all of them empty when it is all dots).
   uint32_t begins[kMaxHostPortLen + 1], tags[kMaxHostPortLen + 1], cand[kMaxHostPortLen + 1];
   TagFilter::Query queries[kMaxHostPortLen + 1];
+  // Only suffixes with as many labels as some name in the table are tested, and the walk stops
+  // at the deepest such name: most lists hold names of two to four labels, so the top-level
+  // label and a long name's leftmost labels cost no filter read.
+  if (host_depths_ == 0) return;  // no host names in the table
   uint64_t h = fp::root(seed_);
   size_t end = host.size(), n = 0;
-  for (;;) {
+  for (size_t depth = 1;; ++depth) {
     const int dot = prev_dot(dots, end);
     const auto begin = static_cast<size_t>(dot + 1);
     h = fp::extend_in(h, host, begin, end);
-    const uint32_t tag = fp::tag_of(h);
-    queries[n] = host_filter_.query(tag);
-    host_filter_.prefetch(queries[n]);
-    begins[n] = static_cast<uint32_t>(begin);
-    tags[n++] = tag;
-    if (dot < 0) break;
+    if (host_depths_ >> (std::min(depth, kDepthBits) - 1) & 1) {
+      const uint32_t tag = fp::tag_of(h);
+      queries[n] = host_filter_.query(tag);
+      host_filter_.prefetch(queries[n]);
+      begins[n] = static_cast<uint32_t>(begin);
+      tags[n++] = tag;
+    }
+    if (dot < 0 || depth == host_max_depth_) break;
     end = static_cast<size_t>(dot);
   }
   size_t nc = 0;

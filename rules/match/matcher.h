@@ -202,6 +202,11 @@ class Matcher {
   // Tags of every occupied host slot: most suffixes of most lookups stop here (tag_filter.h).
   TagFilter host_filter_;
   IpPrefilter ip_filter_;  // built at load from ip_hits_
+  // Label counts of the host table's names, found at load: bit d-1 is set when some name has d
+  // labels (bit 63: 64 or more). The walk tests only those depths and stops at the deepest.
+  static constexpr size_t kDepthBits = 64;
+  uint64_t host_depths_ = 0;
+  size_t host_max_depth_ = 0;
   uint32_t host_capacity_ = 0;
   uint32_t hashed_capacity_ = 0;
   uint64_t seed_ = 0;

@@ -87,6 +87,48 @@ TEST(MatcherDomain, OverlongHostKeepsItsRightmostLabels) {
   EXPECT_FALSE(r.dns(std::string(400, 'x')).matched);  // one giant label: nothing to keep
 }
 
+// The walk asks the filter only at label counts some listed name has and stops at the deepest
+// (rules/README.md, "Depths with names"): names at depths 1, 2 and 7 only, and past 64 labels,
+// where the depths share one bit.
+std::string labels_deep(size_t n, const std::string& under) {
+  std::string s = under;
+  for (size_t i = 0; i < n; ++i) s = "l" + std::to_string(i % 10) + (s.empty() ? "" : ".") + s;
+  return s;
+}
+
+TEST(MatcherDomain, NamesAtSomeDepthsOnly) {
+  const std::string deep66 = labels_deep(64, "deep.example");  // 66 labels
+  const std::string deep70 = labels_deep(68, "far.example");   // 70 labels
+  auto r = build({make_list("pta", {
+                                       make_entry(K::kExact, "intranet"),
+                                       make_entry(K::kDomain, "example.com"),
+                                       make_entry(K::kDomain, "a.b.c.d.e.example.org"),
+                                       make_entry(K::kDomain, deep66),
+                                       make_entry(K::kExact, deep70),
+                                   })});
+  const HostCase cases[] = {
+      {"one label", "intranet", true, "intranet"},
+      {"two labels", "example.com", true, "example.com"},
+      {"three labels, found at two", "www.example.com", true, "example.com"},
+      {"nine labels, found at two", "a.b.c.d.e.f.g.example.com", true, "example.com"},
+      {"seven labels", "a.b.c.d.e.example.org", true, "a.b.c.d.e.example.org"},
+      {"eight labels, found at seven", "z.a.b.c.d.e.example.org", true, "a.b.c.d.e.example.org"},
+      {"six labels, no name that deep", "b.c.d.e.example.org", false, ""},
+      {"below the deepest, a different name", "z.a.b.c.d.x.example.org", false, ""},
+  };
+  for (const auto& c : cases) {
+    const Verdict v = r.dns(c.host);
+    EXPECT_EQ(v.matched, c.matched) << c.description;
+    EXPECT_EQ(r.id_of(v), c.entry) << c.description;
+  }
+  EXPECT_TRUE(r.dns(deep66).matched) << "66 labels";
+  EXPECT_TRUE(r.dns("x.y." + deep66).matched) << "68 labels, found at 66";
+  EXPECT_FALSE(r.dns(deep66.substr(deep66.find('.') + 1)).matched) << "65 labels";
+  EXPECT_TRUE(r.dns(deep70).matched) << "70 labels, exact";
+  EXPECT_FALSE(r.dns("x." + deep70).matched) << "71 labels: exact does not cover it";
+  EXPECT_FALSE(r.dns("a.intranet").matched) << "exact, one label";
+}
+
 // Reference: a std::set suffix walk over the same names, on random hosts.
 TEST(MatcherDomain, AgreesWithAReferenceWalkOnRandomNames) {
   std::mt19937_64 rng(42);

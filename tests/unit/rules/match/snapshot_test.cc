@@ -68,7 +68,9 @@ snapshot::HostSlot* first_host_slot(std::vector<uint8_t>& bytes) {
   return slot;
 }
 
-bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, std::string_view part) {
+  return s.find(part) != std::string::npos;
+}
 
 TEST(Snapshot, LoadsAndMatchesEveryKind) {
   auto r = testing::build(every_kind());
@@ -121,7 +123,8 @@ TEST(Snapshot, TruncatedAtSeveralSizesIsRefused) {
 
 TEST(Snapshot, WrongMagicOrFormatVersionIsRefused) {
   std::vector<uint8_t> bytes = compile(every_kind(), {});
-  const std::string reads = ", this build reads version " + std::to_string(snapshot::kFormatVersion);
+  const std::string reads =
+      ", this build reads version " + std::to_string(snapshot::kFormatVersion);
   header_of(bytes).format_version = snapshot::kFormatVersion + 1;
   snapshot::seal(bytes);
   EXPECT_TRUE(contains(load_error(bytes),
