@@ -1,9 +1,10 @@
 // A cache-resident membership filter in front of the host slot table. Nearly every name the
 // dataplane looks up is on no list, and at 1M entries the slot table (16 MB and more) is out of
 // every cache, so a probe of the table costs an uncached read per suffix. The filter answers
-// "certainly not in the table" from one byte per name (1 MB at 1M names, small enough to stay
-// in this VM's cache, where 2 MB did not: perf/RESULTS.md), so a miss touches the table only for
-// the ~3% of suffixes the filter lets through.
+// "certainly not in the table" from 12 bits per name (1.5 MB at 1M names), so a miss touches the
+// table only for the ~1% of suffixes the filter lets through. Each of those costs an uncached
+// read, which is why 12 bits beat 8 (3.3% through) at 1M names; 16 bits (2 MB, 0.5%) were
+// slower again, as less of the filter stays in this VM's cache (perf/RESULTS.md, rules run 4).
 //
 // A register-blocked Bloom filter (Putze, Sanders, Singler, "Cache-, hash- and space-efficient
 // Bloom filters", 2007): each key sets kBitsPerKey bits inside one 64-bit word, so a query is
@@ -24,8 +25,8 @@ namespace muhafiz::rules {
 
 class TagFilter {
  public:
-  static constexpr size_t kBitsPerKey = 4;        // bits set in the key's word
-  static constexpr size_t kMemoryBitsPerKey = 8;  // filter size per key: ~3.3% false positives
+  static constexpr size_t kBitsPerKey = 4;         // bits set in the key's word
+  static constexpr size_t kMemoryBitsPerKey = 12;  // filter size per key: ~1.1% false positives
 
   TagFilter() = default;
   // Room for `keys` tags; add() each, then query. Zero keys: maybe_contains() is always false.

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <random>
 #include <unordered_set>
 #include <utility>
@@ -21,7 +22,7 @@ TEST(TagFilter, EmptyFilterContainsNothing) {
 }
 
 // Every tag added is found, at sizes from one key to past the huge-page threshold; tags never
-// added pass rarely (the design point is ~3.3%: 4 bits in one 64-bit word, 8 bits per key).
+// added pass rarely (the design point is ~1.1%: 4 bits in one 64-bit word, 12 bits per key).
 TEST(TagFilter, NoFalseNegativesAndFewFalsePositives) {
   for (const size_t n : {size_t{1}, size_t{7}, size_t{1000}, size_t{300'000}, size_t{1'200'000}}) {
     std::mt19937 rng(static_cast<unsigned>(n));
@@ -43,8 +44,9 @@ TEST(TagFilter, NoFalseNegativesAndFewFalsePositives) {
     }
     const double rate = static_cast<double>(passed) / static_cast<double>(tried);
     if (n >= 1000) {
-      EXPECT_LT(rate, 0.045) << "n=" << n;  // measured 3.3% (1k to 1M keys)
-      EXPECT_GT(rate, 0.0) << "n=" << n;    // not a filter that sets every bit
+      EXPECT_LT(rate, 0.016) << "n=" << n;  // 1.1% by simulation of this layout
+      std::printf("n=%zu: %.2f%% of tags never added pass\n", n, 100 * rate);
+      EXPECT_GT(rate, 0.0) << "n=" << n;  // not a filter that sets every bit
     }
   }
 }
