@@ -710,7 +710,10 @@ Verdict Matcher::match(const Observation& obs, MatchScratch& scratch) const noex
       const bool http = obs.kind == ObservationKind::kHttp;
       // Lists hold no ports (CanonicalUrl drops them, Safe Browsing style): match on every port.
       // A port has no dots, so the dots found above all lie in `bare`.
-      const std::string_view bare = http ? strip_port(host) : host;
+      std::string_view bare = http ? strip_port(host) : host;
+      // A fully qualified name before the port ("example.com.:8080") loses its dot here.
+      if (http && bare.size() < host.size() && !bare.empty() && bare.back() == '.')
+        bare.remove_suffix(1);
       const std::string_view path =
           http ? (obs.path.empty() ? std::string_view("/") : obs.path) : std::string_view();
       walk_host(bare, dots, path, http, acc);
@@ -728,10 +731,10 @@ Verdict Matcher::match(const Observation& obs, MatchScratch& scratch) const noex
 void Matcher::walk_host(std::string_view host, const DotMask& dots, std::string_view path,
                         bool http, Accumulator& acc) const noexcept {
   // Right to left: each label extends its parent's fingerprint. The filter's words are fetched
-  // for every suffix first, by prefetches (which, unlike loads, never hold up the pipeline while
-  // they wait), so their reads overlap; then only the suffixes the filter lets through (all
-  // names in the table, and ~3% of the rest) probe the slot table. A host of n bytes has at most
-  // n + 1 labels (all of them empty when it is all dots).
+  // first for every suffix to be tested, by prefetches (which, unlike loads, never hold up the
+  // pipeline while they wait), so their reads overlap; then only the suffixes the filter lets
+  // through (all names in the table, and ~1% of the rest) probe the slot table. A host of n
+  // bytes has at most n + 1 labels (all of them empty when it is all dots).
   uint32_t begins[kMaxHostPortLen + 1], tags[kMaxHostPortLen + 1], cand[kMaxHostPortLen + 1];
   TagFilter::Query queries[kMaxHostPortLen + 1];
   // Only suffixes with as many labels as some name in the table are tested, and the walk stops

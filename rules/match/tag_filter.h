@@ -3,8 +3,9 @@
 // every cache, so a probe of the table costs an uncached read per suffix. The filter answers
 // "certainly not in the table" from 12 bits per name (1.5 MB at 1M names), so a miss touches the
 // table only for the ~1% of suffixes the filter lets through. Each of those costs an uncached
-// read, which is why 12 bits beat 8 (3.3% through) at 1M names; 16 bits (2 MB, 0.5%) were
-// slower again, as less of the filter stays in this VM's cache (perf/RESULTS.md, rules run 4).
+// read, which is why 12 bits beat 8 (3.3% through) at 1M names. 16 bits (2 MB, 0.5% by
+// simulation) were slower again, probably because less of the filter stays in this VM's cache
+// (perf/RESULTS.md, rules run 4).
 //
 // A register-blocked Bloom filter (Putze, Sanders, Singler, "Cache-, hash- and space-efficient
 // Bloom filters", 2007): each key sets kBitsPerKey bits inside one 64-bit word, so a query is
@@ -49,7 +50,7 @@ class TagFilter {
   bool maybe_contains(uint32_t tag) const noexcept { return test(query(tag)); }
 
   // The same test in two steps, so a caller can start fetching the words of several tags
-  // before it tests the first (a lookup tests every suffix of a name).
+  // before it tests the first (a lookup tests several suffixes of a name).
   struct Query {
     size_t word;
     uint64_t mask;

@@ -60,16 +60,30 @@ TEST(HostScan, WordsMatchBytes) { check_all_lengths(scan_host_words, "words"); }
 TEST(HostScan, Sse2MatchesBytes) { check_all_lengths(scan_host_sse2, "sse2"); }
 #endif
 
-TEST(HostScan, SingleUpperCaseLetterAnywhere) {
+// One upper-case letter, or one dot, at every position of every length: each tail path of each
+// version puts its bit in the right place.
+void check_single_byte_anywhere(ScanFn scan, const char* what) {
   for (size_t n = 1; n <= kMaxHostPortLen; ++n) {
     for (size_t at = 0; at < n; ++at) {
       std::vector<char> host(n, 'a');
       host[at] = 'Q';
       DotMask dots{};
-      ASSERT_TRUE(scan_host(host.data(), n, dots.data())) << "length " << n << " at " << at;
+      ASSERT_TRUE(scan(host.data(), n, dots.data())) << what << ": length " << n << " at " << at;
+      ASSERT_EQ(dots, DotMask{}) << what << ": length " << n << " at " << at;
+      host[at] = '.';
+      DotMask want{};
+      want[at / 64] = uint64_t{1} << (at % 64);
+      ASSERT_FALSE(scan(host.data(), n, dots.data())) << what << ": length " << n << " at " << at;
+      ASSERT_EQ(dots, want) << what << ": length " << n << " at " << at;
     }
   }
 }
+
+TEST(HostScan, WordsFindOneByteAnywhere) { check_single_byte_anywhere(scan_host_words, "words"); }
+
+#if defined(__SSE2__)
+TEST(HostScan, Sse2FindsOneByteAnywhere) { check_single_byte_anywhere(scan_host_sse2, "sse2"); }
+#endif
 
 }  // namespace
 }  // namespace muhafiz::rules

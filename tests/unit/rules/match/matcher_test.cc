@@ -71,6 +71,7 @@ TEST(MatcherDomain, HostPortIgnoredOnHttpOnly) {
   auto r = build({make_list("pta", {make_entry(K::kDomain, "example.com")})});
   EXPECT_TRUE(r.http("www.example.com:8080", "/").enforce());
   EXPECT_TRUE(r.http("example.com:80", "/").enforce());
+  EXPECT_TRUE(r.http("www.example.com.:8080", "/").enforce());  // trailing dot before the port
   EXPECT_FALSE(r.http("example.com:http", "/").matched);  // not a port: the label is "com:http"
   EXPECT_FALSE(r.dns("example.com:8080").matched);        // DNS names carry no port
 }
@@ -88,23 +89,14 @@ TEST(MatcherDomain, OverlongHostKeepsItsRightmostLabels) {
 }
 
 // The walk asks the filter only at label counts some listed name has and stops at the deepest
-// (rules/README.md, "Depths with names"): names at depths 1, 2 and 7 only, and past 64 labels,
-// where the depths share one bit.
-std::string labels_deep(size_t n, const std::string& under) {
-  std::string s = under;
-  for (size_t i = 0; i < n; ++i) s = "l" + std::to_string(i % 10) + (s.empty() ? "" : ".") + s;
-  return s;
-}
-
+// (rules/README.md, "Depths with names"). Here names have 1, 2 and 7 labels (a url entry's host
+// has 5, with dots in its path), so the walk stops at 7.
 TEST(MatcherDomain, NamesAtSomeDepthsOnly) {
-  const std::string deep66 = labels_deep(64, "deep.example");  // 66 labels
-  const std::string deep70 = labels_deep(68, "far.example");   // 70 labels
   auto r = build({make_list("pta", {
                                        make_entry(K::kExact, "intranet"),
                                        make_entry(K::kDomain, "example.com"),
                                        make_entry(K::kDomain, "a.b.c.d.e.example.org"),
-                                       make_entry(K::kDomain, deep66),
-                                       make_entry(K::kExact, deep70),
+                                       make_entry(K::kUrl, "x.y.z.example.net/v1.2/a.b"),
                                    })});
   const HostCase cases[] = {
       {"one label", "intranet", true, "intranet"},
@@ -121,12 +113,39 @@ TEST(MatcherDomain, NamesAtSomeDepthsOnly) {
     EXPECT_EQ(v.matched, c.matched) << c.description;
     EXPECT_EQ(r.id_of(v), c.entry) << c.description;
   }
+  EXPECT_FALSE(r.dns("a.intranet").matched) << "exact, one label";
+  EXPECT_TRUE(r.http("q.a.b.c.d.e.example.org:8443", "/").enforce()) << "HTTP host with a port";
+  // The url entry's host has five labels, a depth no other name has; its path's dots are not
+  // labels.
+  EXPECT_TRUE(r.http("x.y.z.example.net", "/v1.2/a.b").enforce()) << "url, five labels";
+  EXPECT_TRUE(r.http("w.x.y.z.example.net:81", "/v1.2/a.b?q=1").enforce()) << "url, below it";
+  EXPECT_FALSE(r.http("x.y.z.example.net", "/v1.3/").matched) << "url, another path";
+  const Verdict by_host = r.tls("x.y.z.example.net");
+  EXPECT_TRUE(by_host.url_not_enforceable) << "url host seen by TLS";
+  EXPECT_FALSE(by_host.enforce());
+}
+
+// Past 64 labels the depths share one bit, and the walk then goes to the host's first label.
+std::string labels_deep(size_t n, const std::string& under) {
+  std::string s = under;
+  for (size_t i = 0; i < n; ++i) s = "l" + std::to_string(i % 10) + (s.empty() ? "" : ".") + s;
+  return s;
+}
+
+TEST(MatcherDomain, NamesPast64Labels) {
+  const std::string deep66 = labels_deep(64, "deep.example");  // 66 labels
+  const std::string deep70 = labels_deep(68, "far.example");   // 70 labels
+  auto r = build({make_list("pta", {
+                                       make_entry(K::kDomain, "example.com"),
+                                       make_entry(K::kDomain, deep66),
+                                       make_entry(K::kExact, deep70),
+                                   })});
+  EXPECT_TRUE(r.dns("www.example.com").matched) << "three labels, found at two";
   EXPECT_TRUE(r.dns(deep66).matched) << "66 labels";
   EXPECT_TRUE(r.dns("x.y." + deep66).matched) << "68 labels, found at 66";
   EXPECT_FALSE(r.dns(deep66.substr(deep66.find('.') + 1)).matched) << "65 labels";
   EXPECT_TRUE(r.dns(deep70).matched) << "70 labels, exact";
   EXPECT_FALSE(r.dns("x." + deep70).matched) << "71 labels: exact does not cover it";
-  EXPECT_FALSE(r.dns("a.intranet").matched) << "exact, one label";
 }
 
 // Reference: a std::set suffix walk over the same names, on random hosts.
