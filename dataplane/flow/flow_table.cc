@@ -58,18 +58,12 @@ uint64_t hash_flow_key(const FlowKey& key) noexcept {
 
 namespace {
 
+// calloc, not aligned_alloc and memset: pages nothing ever uses stay untouched.
 template <typename T>
 std::unique_ptr<T[], FreeDeleter> zeroed_array(size_t n) {
   void* p = std::calloc(n == 0 ? 1 : n, sizeof(T));
   if (p == nullptr) throw std::bad_alloc();
   return std::unique_ptr<T[], FreeDeleter>(static_cast<T*>(p));
-}
-
-// calloc, not aligned_alloc and memset: pages no flow ever uses stay untouched.
-std::unique_ptr<void, FreeDeleter> zeroed_flow_memory(size_t n) {
-  void* p = std::calloc(n * sizeof(Flow) + alignof(Flow), 1);
-  if (p == nullptr) throw std::bad_alloc();
-  return std::unique_ptr<void, FreeDeleter>(p);
 }
 
 Flow* align_flows(void* p) noexcept {
@@ -119,7 +113,7 @@ FlowTable::FlowTable(const FlowTableConfig& cfg)
       // Clamped so bit_ceil stays defined (2^31 flows would be 512 GiB: calloc refuses first).
       mask_(std::bit_ceil(std::clamp<uint32_t>(cfg.capacity, kProbeWindow, 1u << 31)) - 1),
       slots_(zeroed_array<Slot>(size_t{mask_} + 1)),
-      flow_memory_(zeroed_flow_memory(size_t{mask_} + 1)),
+      flow_memory_(zeroed_array<uint8_t>((size_t{mask_} + 1) * sizeof(Flow) + alignof(Flow))),
       flows_(align_flows(flow_memory_.get())),
       pool_(cfg.buffers) {}
 

@@ -269,9 +269,9 @@ class FlowTable {
   // The flows, handed out in the order slots are first used, so a table that holds few flows
   // touches few pages (a short capture, a quiet link), where flows placed at their slots would
   // fault in a page of zeroes for nearly every flow.
-  std::unique_ptr<void, FreeDeleter> flow_memory_;  // zeroed, 64 bytes over for the alignment
-  Flow* flows_;                                     // inside flow_memory_, 64-byte aligned
-  uint32_t next_flow_ = 0;                          // the next never-used flow
+  std::unique_ptr<uint8_t[], FreeDeleter> flow_memory_;  // zeroed, 64 bytes over to align
+  Flow* flows_;                                          // inside flow_memory_, 64-byte aligned
+  uint32_t next_flow_ = 0;                               // the next never-used flow
   BufferPool pool_;
   FlowTableStats stats_;
 };
