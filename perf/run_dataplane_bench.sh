@@ -179,7 +179,7 @@ for b in bench["benchmarks"]:
     if b.get("aggregate_name") == "median":
         med[b["run_name"]] = b
 print("\n== per packet, one core (median of the repetitions; ns = CPU time per item)")
-# burst ns: the extract_burst/ run of the case (32 items per iteration), CPU ns per item.
+# burst ns: the extract_burst/ run of the case (32 frames per iteration), CPU ns per item.
 print(f"{'case':<26} {'extract ns':>10} {'burst ns':>9} {'decode ns':>10} {'ratio':>6} "
       f"{'extract items/s':>16} {'obs/item':>9} {'allocs/item':>11}")
 for name, b in med.items():
