@@ -140,14 +140,12 @@ void WorkerStage::prepare(parse::Bytes frame, PreparedFrame* out) const noexcept
   out->keyed = out->status != ParseStatus::kMalformed && out->info.family != parse::IpFamily::kNone;
   out->hashed = false;  // the engine reuses its PreparedFrames burst after burst
   if (!out->keyed) return;
-  out->flow.key = flow::make_flow_key(out->info, &out->flow.dir);
   // Hashed only when a table will be read: most UDP meets neither while no flow is decided.
   out->hashed = (out->status == ParseStatus::kOk && extract::Extractor::uses_flow(out->info)) ||
                 cache_.occupied() != 0;
-  if (out->hashed) {
-    out->flow.hash = flow::hash_flow_key(out->flow.key);
-    cache_.prefetch(out->flow.hash);
-  }
+  out->flow.key =
+      flow::make_flow_key(out->info, &out->flow.dir, out->hashed ? &out->flow.hash : nullptr);
+  if (out->hashed) cache_.prefetch(out->flow.hash);
   if (out->status == ParseStatus::kOk)
     extractor_.prefetch(out->info, out->hashed ? &out->flow : nullptr);
 }

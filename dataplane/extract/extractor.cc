@@ -235,7 +235,9 @@ flow::Flow& Extractor::lookup_flow(const parse::PacketInfo& pkt, const FlowRef* 
     *dir = ref->dir;
     return flows_.lookup(ref->key, ref->hash, now);
   }
-  return flows_.lookup(flow::make_flow_key(pkt, dir), now);
+  uint64_t hash = 0;
+  const flow::FlowKey key = flow::make_flow_key(pkt, dir, &hash);
+  return flows_.lookup(key, hash, now);
 }
 
 bool Extractor::uses_flow(const parse::PacketInfo& pkt) noexcept {

@@ -1,6 +1,7 @@
 #include "dataplane/flow/flow_table.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -10,50 +11,99 @@
 
 namespace muhafiz::flow {
 
-FlowKey make_flow_key(const parse::PacketInfo& pkt, uint8_t* dir) noexcept {
+namespace {
+
+// The flow hash: the key as five 8-byte words, each folded in with a 64x64->128 multiply. The
+// words are the head (family, protocol, both ports) and each address's two halves as memory
+// holds them (an IPv4 address's 4 bytes, then 4 zero bytes). Two chains (head and lower
+// address; higher address) run side by side and are folded together at the end, so the
+// multiplies overlap. The table is per worker, so crafted collisions only cost that worker its
+// probe window.
+__extension__ typedef unsigned __int128 U128;  // GCC/Clang; keeps -Wpedantic quiet
+constexpr uint64_t kHashSeedA = 0x9e3779b97f4a7c15ull;
+constexpr uint64_t kHashSeedB = 0xc2b2ae3d27d4eb4full;
+constexpr uint64_t kHashMultiplier = 0xff51afd7ed558ccdull;
+
+inline uint64_t fold(uint64_t h, uint64_t w) noexcept {
+  const U128 p = static_cast<U128>(h ^ w) * kHashMultiplier;
+  return static_cast<uint64_t>(p) ^ static_cast<uint64_t>(p >> 64);
+}
+
+inline uint64_t hash_words(uint64_t head, uint64_t lo0, uint64_t lo1, uint64_t hi0,
+                           uint64_t hi1) noexcept {
+  const uint64_t a = fold(fold(fold(kHashSeedA, head), lo0), lo1);
+  const uint64_t b = fold(fold(kHashSeedB, hi0), hi1);
+  return fold(a, b);
+}
+
+inline uint64_t head_word(uint8_t family, uint8_t proto, uint16_t port_lo,
+                          uint16_t port_hi) noexcept {
+  return uint64_t{family} | uint64_t{proto} << 8 | uint64_t{port_lo} << 16 |
+         uint64_t{port_hi} << 32;
+}
+
+inline uint64_t load64(const uint8_t* p) noexcept {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+// What an 8-byte load of an IPv4 key address reads: the address's 4 bytes, then 4 zero bytes.
+inline uint64_t v4_word(uint32_t native) noexcept {
+  return std::endian::native == std::endian::little ? uint64_t{native} : uint64_t{native} << 32;
+}
+
+}  // namespace
+
+FlowKey make_flow_key(const parse::PacketInfo& pkt, uint8_t* dir, uint64_t* hash) noexcept {
   FlowKey k;
   k.family = static_cast<uint8_t>(pkt.family);
   k.proto = pkt.l4_proto;
   // The addresses compare as big-endian numbers (memcmp's order) and are copied at a fixed size
-  // per family: no libc call per packet.
+  // per family: no libc call per packet. The hash is computed from the same values in
+  // registers: read back from the key, whose bytes were just stored piecewise, its words would
+  // wait for those stores (no store-to-load forwarding across several stores).
   bool src_low;
   auto order = [&](uint64_t s_hi, uint64_t s_lo, uint64_t d_hi, uint64_t d_lo) {
     return s_hi < d_hi ||
            (s_hi == d_hi && (s_lo < d_lo || (s_lo == d_lo && pkt.src_port <= pkt.dst_port)));
   };
   const parse::Bytes src(pkt.src.bytes), dst(pkt.dst.bytes);
+  uint64_t lo0, lo1, hi0, hi1;  // the key's address words, as hash_flow_key reads them
   if (pkt.family == IpFamily::kV4) {
     src_low = order(parse::be_at<uint32_t>(src, 0), 0, parse::be_at<uint32_t>(dst, 0), 0);
     std::memcpy(k.addr_lo, (src_low ? pkt.src : pkt.dst).bytes, 4);
     std::memcpy(k.addr_hi, (src_low ? pkt.dst : pkt.src).bytes, 4);
+    uint32_t s, d;
+    std::memcpy(&s, pkt.src.bytes, 4);
+    std::memcpy(&d, pkt.dst.bytes, 4);
+    lo0 = v4_word(src_low ? s : d);
+    hi0 = v4_word(src_low ? d : s);
+    lo1 = hi1 = 0;
   } else {
     src_low = order(parse::be_at<uint64_t>(src, 0), parse::be_at<uint64_t>(src, 8),
                     parse::be_at<uint64_t>(dst, 0), parse::be_at<uint64_t>(dst, 8));
     std::memcpy(k.addr_lo, (src_low ? pkt.src : pkt.dst).bytes, 16);
     std::memcpy(k.addr_hi, (src_low ? pkt.dst : pkt.src).bytes, 16);
+    const uint8_t* l = (src_low ? pkt.src : pkt.dst).bytes;
+    const uint8_t* h = (src_low ? pkt.dst : pkt.src).bytes;
+    lo0 = load64(l);
+    lo1 = load64(l + 8);
+    hi0 = load64(h);
+    hi1 = load64(h + 8);
   }
   k.port_lo = src_low ? pkt.src_port : pkt.dst_port;
   k.port_hi = src_low ? pkt.dst_port : pkt.src_port;
   *dir = src_low ? 0 : 1;
+  if (hash != nullptr) {
+    *hash = hash_words(head_word(k.family, k.proto, k.port_lo, k.port_hi), lo0, lo1, hi0, hi1);
+  }
   return k;
 }
 
 uint64_t hash_flow_key(const FlowKey& key) noexcept {
-  // Five 8-byte words (the 38 key bytes, zero-padded), each folded in with a 64x64->128
-  // multiply: a few cycles a word where a byte-wise hash takes one multiply per byte. The
-  // table is per worker, so crafted collisions only cost that worker its probe window.
-  static_assert(sizeof(FlowKey) == 38, "FlowKey is hashed as 38 packed bytes");
-  uint8_t bytes[40] = {};
-  std::memcpy(bytes, &key, sizeof key);
-  __extension__ typedef unsigned __int128 U128;  // GCC/Clang; keeps -Wpedantic quiet
-  uint64_t h = 0x9e3779b97f4a7c15ull;
-  for (size_t i = 0; i < sizeof bytes; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, bytes + i, 8);
-    const U128 p = static_cast<U128>(h ^ w) * 0xff51afd7ed558ccdull;
-    h = static_cast<uint64_t>(p) ^ static_cast<uint64_t>(p >> 64);
-  }
-  return h;
+  return hash_words(head_word(key.family, key.proto, key.port_lo, key.port_hi), load64(key.addr_lo),
+                    load64(key.addr_lo + 8), load64(key.addr_hi), load64(key.addr_hi + 8));
 }
 
 namespace {

@@ -69,8 +69,11 @@ TEST(FlowKey, MatchesTheDefinitionForRandomPackets) {
     const size_t n = p.family == IpFamily::kV4 ? 4 : 16;
     const int c = std::memcmp(p.src.bytes, p.dst.bytes, n);
     const bool src_low = c < 0 || (c == 0 && p.src_port <= p.dst_port);
-    uint8_t dir = 9;
+    uint8_t dir = 9, hashed_dir = 9;
+    uint64_t hash = 0;
     const FlowKey k = make_flow_key(p, &dir);
+    ASSERT_EQ(make_flow_key(p, &hashed_dir, &hash), k) << i;
+    ASSERT_EQ(hashed_dir, dir) << i;
     ASSERT_EQ(dir, src_low ? 0 : 1) << i;
     const parse::IpAddress& lo = src_low ? p.src : p.dst;
     const parse::IpAddress& hi = src_low ? p.dst : p.src;
@@ -82,6 +85,9 @@ TEST(FlowKey, MatchesTheDefinitionForRandomPackets) {
     std::memcpy(want.addr_lo, lo.bytes, n);
     std::memcpy(want.addr_hi, hi.bytes, n);
     ASSERT_EQ(k, want) << i;
+    // The hash computed with the key is the key's hash (IPv4: whatever lies past the 4 bytes of
+    // the packet's addresses is not in it).
+    ASSERT_EQ(hash, hash_flow_key(want)) << i;
     parse::PacketInfo back = p;
     std::swap(back.src, back.dst);
     std::swap(back.src_port, back.dst_port);
@@ -89,6 +95,27 @@ TEST(FlowKey, MatchesTheDefinitionForRandomPackets) {
     ASSERT_EQ(make_flow_key(back, &back_dir), k) << i;
     if (c != 0 || p.src_port != p.dst_port) {
       ASSERT_NE(back_dir, dir) << i;
+    }
+  }
+}
+
+// The hash sees every byte of the key: changing any one bit of it changes the hash.
+TEST(FlowKey, HashSeesEveryBit) {
+  FlowKey base;
+  base.family = static_cast<uint8_t>(IpFamily::kV6);
+  base.proto = parse::kIpProtoTcp;
+  base.port_lo = 443;
+  base.port_hi = 50000;
+  for (size_t i = 0; i < 16; ++i) {
+    base.addr_lo[i] = static_cast<uint8_t>(i * 7 + 1);
+    base.addr_hi[i] = static_cast<uint8_t>(i * 13 + 5);
+  }
+  const uint64_t h = hash_flow_key(base);
+  for (size_t i = 0; i < sizeof(FlowKey); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      FlowKey k = base;
+      reinterpret_cast<uint8_t*>(&k)[i] ^= static_cast<uint8_t>(1u << bit);
+      EXPECT_NE(hash_flow_key(k), h) << "byte " << i << " bit " << bit;
     }
   }
 }
