@@ -11,6 +11,7 @@
 
 #include "rules/bundle/bundle.h"
 #include "rules/bundle/keys.h"
+#include "rules/cli/list_commands.h"
 #include "rules/list/canon.h"
 #include "rules/match/compiler.h"
 #include "rules/match/matcher.h"
@@ -159,7 +160,7 @@ void run_lookup(const LookupArgs& a) {
   };
   if (v.pattern_error) out["pattern_error"] = true;
   std::cout << out.dump() << "\n";
-  if (!v.matched) throw CLI::RuntimeError(1);  // exit 1: nothing matched (main prints nothing)
+  if (!v.matched) throw CLI::RuntimeError(kExitNoMatch);  // nothing matched (main prints nothing)
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // muhafiz-list: builds, signs, verifies and compares list bundles (list_commands.h), and
-// compiles rulesets (compile_commands.h). Exit status: 0 done, 1 usage (lookup: no match), 2 error
-// (one line per problem on stderr).
+// compiles rulesets (compile_commands.h). Exit status: 0 done, 1 lookup found nothing, 2 an error
+// or a usage error (one line per problem on stderr).
 #include <CLI/CLI.hpp>
 #include <exception>
 #include <iostream>
@@ -16,7 +16,8 @@ int run(int argc, char** argv) {
   CLI::App app{
       "Muhafiz list tool for PTA and FIA list managers: make keys, build signed list bundles from "
       "CSV, RPZ, hosts, plain or YAML sources, verify, diff and hash them, compile rulesets.\n"
-      "Exit status: 0 done, 1 usage, 2 error (the reason on stderr).",
+      "Exit status: 0 done, 1 lookup found nothing, 2 error or usage error (the reason on "
+      "stderr).",
       "muhafiz-list"};
   app.require_subcommand(1);
   cli::add_list_commands(app);

@@ -7,8 +7,9 @@ Signs a small list with muhafiz-list (keygen, build, compile), runs muhafiz-insp
 compiled ruleset over mixed_sample.pcap, and checks each observation's verdict: a domain entry
 blocks the name and its subdomains over DNS, TLS, QUIC and HTTP; an exact entry blocks only
 the name; a url entry blocks matching HTTP requests and is "not enforceable" (never enforced)
-over DNS/TLS/QUIC; unlisted names have no match. Also checks a corrupt ruleset is refused
-with exit 2 and a message. Prints "N passed, N failed". Standard library only.
+over DNS/TLS/QUIC; unlisted names have no match. Also checks `muhafiz-list lookup`'s exit
+status (0 match, 1 none, 2 error or usage error) and that a corrupt ruleset is refused with
+exit 2 and a message. Prints "N passed, N failed". Standard library only.
 """
 import json
 import os
@@ -75,6 +76,22 @@ def main():
                            o["verdict"].get("enforce", False) == want, json.dumps(o["verdict"])))
         allowed = verdicts(lambda o: "allowed" in o["host"])
         checks.append(("allowed names unmatched", allowed and all(not v["matched"] for v in allowed), ""))
+
+        # muhafiz-list lookup, grep's convention: 0 a match (the verdict as JSON), 1 none, 2 an
+        # error, a usage error included, so a script never takes a typo for "not listed".
+        def lookup(*args):
+            return run([mlist, "lookup", "--ruleset", p("ruleset.bin")] + list(args))
+        r = lookup("--kind", "tls_sni", "cdn.csam-sample.example")
+        checks.append(("lookup: a listed name exits 0 with its verdict", r.returncode == 0 and
+                       json.loads(r.stdout or "{}").get("match", {}).get("id") == "d1", r.stdout + r.stderr))
+        r = lookup("--kind", "tls_sni", "allowed.example")
+        checks.append(("lookup: an unlisted name exits 1", r.returncode == 1, r.stdout + r.stderr))
+        r = lookup("--kind", "tls_sni", "--bogus", "x", "cdn.csam-sample.example")
+        checks.append(("lookup: an unknown option exits 2, not 1", r.returncode == 2 and r.stderr,
+                       "rc=%d %s" % (r.returncode, r.stderr)))
+        r = run([mlist, "lookup", "--kind", "tls_sni", "cdn.csam-sample.example"])
+        checks.append(("lookup: a missing --ruleset exits 2", r.returncode == 2 and r.stderr,
+                       "rc=%d %s" % (r.returncode, r.stderr)))
 
         with open(p("ruleset.bin"), "rb") as f:
             data = bytearray(f.read())

@@ -191,9 +191,11 @@ def main():
         p = run(*bad_build, "--skip-invalid")
         check("skipped: bad.csv:3:" in p.stderr, "--skip-invalid reports the skipped line", p.stderr)
 
-        # Usage: exit 1; --help on every subcommand: exit 0.
-        run("build", "--list-id", "x", expect=1)
-        run(expect=1)
+        # Usage errors: exit 2, as other errors (1 is only lookup's "nothing matched");
+        # --help on every subcommand: exit 0.
+        run("build", "--list-id", "x", expect=2)
+        run(expect=2)
+        run("verify", "--no-such-option", expect=2)
         for sub in ("keygen", "build", "verify", "diff", "hash", "show"):
             p = run(sub, "--help")
             check("Usage" in p.stdout, f"{sub} --help prints usage", p.stdout)
