@@ -202,6 +202,10 @@ const LineError kRpzErrors[] = {
     {"control in TXT", "a.example TXT \"a\\009b\"\n", 3, "control character in evidence"},
     {"second SOA", "@ SOA ns. h. 2 1 1 1 1\n", 3, "second SOA record (first at line 2)"},
     {"CNAME two targets", "a.example CNAME a. b.\n", 3, "CNAME takes one target name"},
+    {"$ORIGIN two names", "$ORIGIN a.example. b.example.\n", 3, "$ORIGIN takes one name"},
+    {"$ORIGIN no name", "ok.example CNAME .\n$ORIGIN\n", 4, "$ORIGIN takes one name"},
+    {"unknown policy", "a.example CNAME rpz-garden.\n", 3,
+     "policy CNAME rpz-garden. is not supported"},
     {"same owner spelled twice", "a.example CNAME .\nA.EXAMPLE.rpz.example. CNAME rpz-passthru.\n",
      4, "second CNAME"},
 };

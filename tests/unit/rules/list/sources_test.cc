@@ -547,6 +547,8 @@ const LineError kYamlLineErrors[] = {
     {"unknown entry key", "entries:\n  - kind: domain\n    value: a.example\n    note: x\n", 4,
      "unknown key 'note'"},
     {"unknown top key", "version: 1\nentries: []\n", 1, "unknown key 'version'"},
+    {"entries twice", "entries: []\nentries:\n  - {kind: domain, value: a.example}\n", 2,
+     "key 'entries' appears twice"},
     {"duplicate key", "entries:\n  - kind: domain\n    value: a.example\n    value: b.example\n", 4,
      "key 'value' appears twice"},
     {"value not scalar", "entries:\n  - kind: domain\n    value:\n      - a.example\n", 4,
