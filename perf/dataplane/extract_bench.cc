@@ -249,8 +249,8 @@ size_t item_bytes(const Case& c) {
 }
 
 // How run_case feeds the frames: Extractor::process one frame at a time; the decode_packet
-// peer over the same frames and rewrites; or the dataplane's burst order (kBurst items, one frame
-// each, at a time).
+// peer over the same frames and rewrites; or the dataplane's burst order (kBurst frames at a
+// time, each item's frames back to back).
 enum class Feed { kExtract, kDecode, kExtractBurst };
 
 // The worker's order (dataplane/engine/engine.cc): every frame of a burst is decoded and its
@@ -293,6 +293,10 @@ void run_case(benchmark::State& state, const Case& proto, Feed feed) {
   Case c = proto;  // frames are rewritten in place
   // A burst holds kBurst frames: as many whole items as fit, each item's frames back to back.
   const size_t item_frames = proto.frames.size();
+  if (burst && item_frames > kBurst) {
+    state.SkipWithError("an item has more frames than a burst");
+    return;
+  }
   const uint64_t per_iteration = burst ? kBurst / item_frames : 1;  // items
   if (burst) {
     c.frames.clear();
@@ -337,6 +341,7 @@ void run_case(benchmark::State& state, const Case& proto, Feed feed) {
   const ex::ExtractStats stats_before = extractor->stats();
   const uint64_t evicted_before = extractor->flows().stats().evicted;
   uint32_t flow = 0;
+  uint64_t burst_frames = 0;  // frames fed in bursts so far
   const std::vector<uint32_t>& order = established_order();
   // Gives frames [first, first + n), which carry item number `item`, that item's 5-tuple and,
   // mid-flow, its flow's next sequence number (mid-flow items are one frame each).
@@ -355,13 +360,13 @@ void run_case(benchmark::State& state, const Case& proto, Feed feed) {
   const uint64_t allocs_before = g_allocations;
   for (auto _ : state) {
     if (burst) {
-      // Frames numbered from 1 as in the one-at-a-time feed; the clock ticks once a burst (the
-      // idle timeout is 120 s of it, so nothing expires either way).
-      const uint64_t first_frame = uint64_t{flow} + 1;
+      // Frames numbered from 1, one number each, as a capture numbers them; the clock ticks
+      // once a burst (the idle timeout is 120 s of it, so nothing expires either way).
       for (size_t i = 0; i < per_iteration; ++i, ++flow) {
         rewrite_item(i * item_frames, item_frames, flow);
       }
-      extract_burst(*extractor, c.frames, staged, first_frame, ++now, sink);
+      extract_burst(*extractor, c.frames, staged, burst_frames + 1, ++now, sink);
+      burst_frames += c.frames.size();
       continue;
     }
     rewrite_item(0, c.frames.size(), flow);
