@@ -72,21 +72,22 @@ FlowKey make_flow_key(const parse::PacketInfo& pkt, uint8_t* dir, uint64_t* hash
   uint64_t lo0, lo1, hi0, hi1;  // the key's address words, as hash_flow_key reads them
   if (pkt.family == IpFamily::kV4) {
     src_low = order(parse::be_at<uint32_t>(src, 0), 0, parse::be_at<uint32_t>(dst, 0), 0);
-    std::memcpy(k.addr_lo, (src_low ? pkt.src : pkt.dst).bytes, 4);
-    std::memcpy(k.addr_hi, (src_low ? pkt.dst : pkt.src).bytes, 4);
-    uint32_t s, d;
+    uint32_t s, d;  // as memory holds them
     std::memcpy(&s, pkt.src.bytes, 4);
     std::memcpy(&d, pkt.dst.bytes, 4);
-    lo0 = v4_word(src_low ? s : d);
-    hi0 = v4_word(src_low ? d : s);
+    const uint32_t lo = src_low ? s : d, hi = src_low ? d : s;
+    std::memcpy(k.addr_lo, &lo, 4);
+    std::memcpy(k.addr_hi, &hi, 4);
+    lo0 = v4_word(lo);
+    hi0 = v4_word(hi);
     lo1 = hi1 = 0;
   } else {
     src_low = order(parse::be_at<uint64_t>(src, 0), parse::be_at<uint64_t>(src, 8),
                     parse::be_at<uint64_t>(dst, 0), parse::be_at<uint64_t>(dst, 8));
-    std::memcpy(k.addr_lo, (src_low ? pkt.src : pkt.dst).bytes, 16);
-    std::memcpy(k.addr_hi, (src_low ? pkt.dst : pkt.src).bytes, 16);
     const uint8_t* l = (src_low ? pkt.src : pkt.dst).bytes;
     const uint8_t* h = (src_low ? pkt.dst : pkt.src).bytes;
+    std::memcpy(k.addr_lo, l, 16);
+    std::memcpy(k.addr_hi, h, 16);
     lo0 = load64(l);
     lo1 = load64(l + 8);
     hi0 = load64(h);
