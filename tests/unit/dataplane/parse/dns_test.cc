@@ -596,12 +596,18 @@ TEST_P(DnsNameTextTest, MatchesTsharkLowerCased) {
   Wire name;
   put_label(name, c.label);
   name.push_back(0);
-  DnsMessage m;
-  ASSERT_EQ(parse(one_question(name), &m), ParseStatus::kOk);
-  EXPECT_EQ(m.questions[0].name.view(), c.expected);
-  EXPECT_EQ(m.questions[0].name.non_ldh, c.non_ldh);
-  EXPECT_EQ(m.has(kDnsNonLdhName), c.non_ldh);
-  EXPECT_TRUE(is_valid_utf8(m.questions[0].name.view()));
+  // Without and with 16 bytes after the question: a label of at most 16 bytes is read 16 bytes
+  // at a time only when the message has that many from its start (dns.cc, append_label).
+  for (const size_t trailing : {0, 16}) {
+    Wire msg = one_question(name);
+    msg.insert(msg.end(), trailing, 0xee);
+    DnsMessage m;
+    ASSERT_EQ(parse(msg, &m), ParseStatus::kOk) << trailing;
+    EXPECT_EQ(m.questions[0].name.view(), c.expected) << trailing;
+    EXPECT_EQ(m.questions[0].name.non_ldh, c.non_ldh) << trailing;
+    EXPECT_EQ(m.has(kDnsNonLdhName), c.non_ldh) << trailing;
+    EXPECT_TRUE(is_valid_utf8(m.questions[0].name.view())) << trailing;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -678,7 +684,9 @@ TEST(DnsNameTest, LongAsciiLabelsMatchTheByteWiseRules) {
     bool want_non_ldh = false;
     for (size_t l = 0; l < labels; ++l) {
       std::string label;
-      const size_t len = 1 + rng() % 63;
+      // Half the rounds keep to labels of at most 16 bytes, which are read 16 bytes at a time
+      // where the message holds 16 bytes from their start.
+      const size_t len = 1 + rng() % (round % 2 ? 16 : 63);
       for (size_t i = 0; i < len; ++i) {
         const auto r = static_cast<uint32_t>(rng() % 100);
         if (r < 90) {
@@ -695,8 +703,10 @@ TEST(DnsNameTest, LongAsciiLabelsMatchTheByteWiseRules) {
       for (const char ch : label) want_non_ldh |= !ldh(ch);
     }
     name.push_back(0);
+    Wire msg = one_question(name);
+    if (round % 4 >= 2) msg.insert(msg.end(), 16, 0xee);  // the last label too has 16 bytes
     DnsMessage m;
-    ASSERT_EQ(parse(one_question(name), &m), ParseStatus::kOk);
+    ASSERT_EQ(parse(msg, &m), ParseStatus::kOk);
     ASSERT_EQ(m.questions[0].name.view(), want) << "round " << round;
     ASSERT_EQ(m.questions[0].name.non_ldh, want_non_ldh) << "round " << round << ": " << want;
   }
