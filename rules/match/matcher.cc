@@ -131,7 +131,10 @@ std::string_view strip_port(std::string_view host) noexcept {
   for (size_t i = colon + 1; i < host.size(); ++i) {
     if (host[i] < '0' || host[i] > '9') return host;
   }
-  return host.substr(0, colon);
+  // A fully qualified name before the port ("example.com.:8080") loses its dot too.
+  std::string_view bare = host.substr(0, colon);
+  if (!bare.empty() && bare.back() == '.') bare.remove_suffix(1);
+  return bare;
 }
 
 }  // namespace
@@ -710,10 +713,7 @@ Verdict Matcher::match(const Observation& obs, MatchScratch& scratch) const noex
       const bool http = obs.kind == ObservationKind::kHttp;
       // Lists hold no ports (CanonicalUrl drops them, Safe Browsing style): match on every port.
       // A port has no dots, so the dots found above all lie in `bare`.
-      std::string_view bare = http ? strip_port(host) : host;
-      // A fully qualified name before the port ("example.com.:8080") loses its dot here.
-      if (http && bare.size() < host.size() && !bare.empty() && bare.back() == '.')
-        bare.remove_suffix(1);
+      const std::string_view bare = http ? strip_port(host) : host;
       const std::string_view path =
           http ? (obs.path.empty() ? std::string_view("/") : obs.path) : std::string_view();
       walk_host(bare, dots, path, http, acc);
