@@ -212,15 +212,30 @@ void Extractor::prefetch(const parse::PacketInfo& pkt, const FlowRef* ref) const
   const bool flow = uses_flow(pkt);
   if (flow && ref != nullptr) flows_.prefetch(ref->hash);
   const Bytes payload = pkt.l4_payload;
-  if (pkt.l4_proto == parse::kIpProtoUdp && payload.size() > 64 &&
-      (flow || is_dns_port(pkt.src_port) || is_dns_port(pkt.dst_port))) {
-    rules::prefetch(payload.data() + 64);
-  }
+  if (payload.empty()) return;
+  // Payloads that will be parsed: DNS-family and QUIC datagrams, and TCP segments towards the
+  // lower port (a client's request or ClientHello; a server's bulk data flows the other way
+  // and is never read). Only a hint: a guess that is wrong costs a fetch, never a verdict.
+  const bool parsed = pkt.l4_proto == parse::kIpProtoUdp
+                          ? flow || is_dns_port(pkt.src_port) || is_dns_port(pkt.dst_port)
+                          : pkt.l4_proto == parse::kIpProtoTcp && pkt.dst_port <= pkt.src_port;
+  if (!parsed) return;
+  rules::prefetch(payload.data());
+  rules::prefetch(payload.data() + std::min<size_t>(payload.size() - 1, 64));
 }
 
 void Extractor::prefetch_flow(const parse::PacketInfo& pkt, const FlowRef& ref) const noexcept {
   if (!uses_flow(pkt)) return;
   if (pkt.l4_proto == parse::kIpProtoTcp) {
+    // A segment that opens a TLS handshake record (the first of a ClientHello, most likely):
+    // its parse walks the extensions line after line, and browsers put the SNI anywhere among
+    // them, so the rest of the segment is fetched now, while the burst's other misses are in
+    // flight. prefetch() already asked for the payload's first line, read here.
+    const Bytes payload = pkt.l4_payload;
+    constexpr size_t kTlsRecordHandshake = 22;  // RFC 8446 §5.1 ContentType handshake
+    if (payload.size() > 128 && pkt.dst_port <= pkt.src_port && payload[0] == kTlsRecordHandshake) {
+      for (size_t at = 128; at < payload.size(); at += 64) rules::prefetch(payload.data() + at);
+    }
     // Both directions: line 0, known at compile time, so the line loop folds away.
     flows_.prefetch_flow(ref.hash, offsetof(flow::Flow, tcp), sizeof(flow::Flow::tcp));
   } else {
