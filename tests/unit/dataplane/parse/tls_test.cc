@@ -429,6 +429,9 @@ TEST(TlsClientHello, ServerNameVariants) {
        "example.com.", kTlsSniInvalid},
       {"empty label", {server_name({{0, "a..example"}})}, ParseStatus::kOk, true, "a..example",
        kTlsSniInvalid},
+      {"leading dot", {server_name({{0, ".example"}})}, ParseStatus::kOk, true, ".example",
+       kTlsSniInvalid},
+      {"a lone dot", {server_name({{0, "."}})}, ParseStatus::kOk, true, ".", kTlsSniInvalid},
       {"space and NUL", {server_name({{0, std::string_view("a b\0c", 5)}})}, ParseStatus::kOk,
        true, std::string_view("a b\0c", 5), kTlsSniInvalid},
       {"IPv6 literal", {server_name({{0, "::1"}})}, ParseStatus::kOk, true, "::1", kTlsSniInvalid},
@@ -477,6 +480,51 @@ TEST(TlsClientHello, DuplicateExtensionsAmongMany) {
     ASSERT_EQ(parse(held, &ch), ParseStatus::kOk) << trial;
     ASSERT_EQ((ch.anomalies & kTlsDuplicateExtension) != 0, repeated) << trial << " n=" << n;
   }
+}
+
+// The host_name check against a plain reading of RFC 6066 §3 on random names: every byte a
+// letter, digit, '-', '_' or a dot, no empty label, no trailing dot. Names are drawn mostly from
+// those bytes, with dots placed anywhere (leading, doubled, last) and now and then a byte that
+// is not allowed, so every rule is met and broken many times.
+TEST(TlsClientHello, SniValidityMatchesAPlainReading) {
+  auto reference = [](const std::string& name) {
+    if (name.empty() || name.size() > kMaxTlsSniLen) return false;
+    size_t label = 0;
+    for (const char ch : name) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == '.') {
+        if (label == 0) return false;
+        label = 0;
+      } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_') {
+        ++label;
+      } else {
+        return false;
+      }
+    }
+    return label != 0;
+  };
+  static constexpr std::string_view kCommon = "abcXYZ09-_....";
+  std::mt19937 rng(20261207);
+  size_t valid = 0;
+  for (int trial = 0; trial < 4000; ++trial) {
+    const size_t len = 1 + rng() % (trial % 10 == 0 ? 260 : 24);
+    std::string name;
+    for (size_t i = 0; i < len; ++i) {
+      name += rng() % 40 == 0 ? static_cast<char>(rng() % 256) : kCommon[rng() % kCommon.size()];
+    }
+    HelloSpec spec;
+    spec.extensions = {server_name({{0, name}})};
+    ClientHello ch;
+    Buf held = client_hello(spec);  // the results view it
+    ASSERT_EQ(parse(held, &ch), ParseStatus::kOk) << trial;
+    const bool ok = reference(name);
+    valid += ok ? 1 : 0;
+    ASSERT_EQ((ch.anomalies & kTlsSniInvalid) == 0, ok) << trial << " '" << name << "'";
+  }
+  // Both answers come up often enough for the comparison to mean something.
+  EXPECT_GT(valid, 400u);
+  EXPECT_LT(valid, 3600u);
 }
 
 TEST(TlsClientHello, LongestValidSniIsNotFlagged) {
