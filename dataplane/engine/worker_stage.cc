@@ -143,8 +143,8 @@ void WorkerStage::prepare(parse::Bytes frame, PreparedFrame* out) const noexcept
   // Hashed only when a table will be read: most UDP meets neither while no flow is decided.
   out->hashed = (out->status == ParseStatus::kOk && extract::Extractor::uses_flow(out->info)) ||
                 cache_.occupied() != 0;
-  out->flow.key =
-      flow::make_flow_key(out->info, &out->flow.dir, out->hashed ? &out->flow.hash : nullptr);
+  flow::make_flow_key(out->info, &out->flow.key, &out->flow.dir,
+                      out->hashed ? &out->flow.hash : nullptr);
   if (out->hashed) cache_.prefetch(out->flow.hash);
   if (out->status == ParseStatus::kOk)
     extractor_.prefetch(out->info, out->hashed ? &out->flow : nullptr);

@@ -55,51 +55,53 @@ inline uint64_t v4_word(uint32_t native) noexcept {
 
 }  // namespace
 
-FlowKey make_flow_key(const parse::PacketInfo& pkt, uint8_t* dir, uint64_t* hash) noexcept {
-  FlowKey k;
-  k.family = static_cast<uint8_t>(pkt.family);
-  k.proto = pkt.l4_proto;
+void make_flow_key(const parse::PacketInfo& pkt, FlowKey* key, uint8_t* dir,
+                   uint64_t* hash) noexcept {
   // The addresses compare as big-endian numbers (memcmp's order) and are copied at a fixed size
-  // per family: no libc call per packet. The hash is computed from the same values in
-  // registers: read back from the key, whose bytes were just stored piecewise, its words would
-  // wait for those stores (no store-to-load forwarding across several stores).
-  bool src_low;
+  // per family: no libc call per packet. The hash is computed from the values in registers,
+  // never read back from the key: its bytes are stored piecewise, and a wider load would wait
+  // for those stores (no store-to-load forwarding across several stores). Every field is
+  // written once, so the key may be written over a stale one.
   auto order = [&](uint64_t s_hi, uint64_t s_lo, uint64_t d_hi, uint64_t d_lo) {
     return s_hi < d_hi ||
            (s_hi == d_hi && (s_lo < d_lo || (s_lo == d_lo && pkt.src_port <= pkt.dst_port)));
   };
   const parse::Bytes src(pkt.src.bytes), dst(pkt.dst.bytes);
   uint64_t lo0, lo1, hi0, hi1;  // the key's address words, as hash_flow_key reads them
+  bool src_low;
   if (pkt.family == IpFamily::kV4) {
     src_low = order(parse::be_at<uint32_t>(src, 0), 0, parse::be_at<uint32_t>(dst, 0), 0);
     uint32_t s, d;  // as memory holds them
     std::memcpy(&s, pkt.src.bytes, 4);
     std::memcpy(&d, pkt.dst.bytes, 4);
-    const uint32_t lo = src_low ? s : d, hi = src_low ? d : s;
-    std::memcpy(k.addr_lo, &lo, 4);
-    std::memcpy(k.addr_hi, &hi, 4);
-    lo0 = v4_word(lo);
-    hi0 = v4_word(hi);
+    lo0 = v4_word(src_low ? s : d);
+    hi0 = v4_word(src_low ? d : s);
     lo1 = hi1 = 0;
   } else {
     src_low = order(parse::be_at<uint64_t>(src, 0), parse::be_at<uint64_t>(src, 8),
                     parse::be_at<uint64_t>(dst, 0), parse::be_at<uint64_t>(dst, 8));
     const uint8_t* l = (src_low ? pkt.src : pkt.dst).bytes;
     const uint8_t* h = (src_low ? pkt.dst : pkt.src).bytes;
-    std::memcpy(k.addr_lo, l, 16);
-    std::memcpy(k.addr_hi, h, 16);
     lo0 = load64(l);
     lo1 = load64(l + 8);
     hi0 = load64(h);
     hi1 = load64(h + 8);
   }
-  k.port_lo = src_low ? pkt.src_port : pkt.dst_port;
-  k.port_hi = src_low ? pkt.dst_port : pkt.src_port;
+  const auto family = static_cast<uint8_t>(pkt.family);
+  const uint8_t proto = pkt.l4_proto;
+  const uint16_t port_lo = src_low ? pkt.src_port : pkt.dst_port;
+  const uint16_t port_hi = src_low ? pkt.dst_port : pkt.src_port;
+  key->family = family;
+  key->proto = proto;
+  key->port_lo = port_lo;
+  key->port_hi = port_hi;
+  std::memcpy(key->addr_lo, &lo0, 8);  // an IPv4 address's word holds its 4 zero bytes
+  std::memcpy(key->addr_lo + 8, &lo1, 8);
+  std::memcpy(key->addr_hi, &hi0, 8);
+  std::memcpy(key->addr_hi + 8, &hi1, 8);
   *dir = src_low ? 0 : 1;
-  if (hash != nullptr) {
-    *hash = hash_words(head_word(k.family, k.proto, k.port_lo, k.port_hi), lo0, lo1, hi0, hi1);
-  }
-  return k;
+  if (hash != nullptr)
+    *hash = hash_words(head_word(family, proto, port_lo, port_hi), lo0, lo1, hi0, hi1);
 }
 
 uint64_t hash_flow_key(const FlowKey& key) noexcept {

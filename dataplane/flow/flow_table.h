@@ -38,8 +38,16 @@ static_assert(sizeof(FlowKey) == 38 && std::has_unique_object_representations_v<
 // Builds the canonical key; *dir is 0 when the packet goes from the lower endpoint, else 1.
 // With `hash`, also sets *hash to hash_flow_key() of the key, computed from the packet's
 // fields (cheaper than hashing the key just built: see flow_table.cc).
-FlowKey make_flow_key(const parse::PacketInfo& pkt, uint8_t* dir,
-                      uint64_t* hash = nullptr) noexcept;
+// The first form writes the key where it will be kept: returned by value and then copied, its
+// piecewise stores stall the copy's wide loads (no store-to-load forwarding across stores).
+void make_flow_key(const parse::PacketInfo& pkt, FlowKey* key, uint8_t* dir,
+                   uint64_t* hash = nullptr) noexcept;
+inline FlowKey make_flow_key(const parse::PacketInfo& pkt, uint8_t* dir,
+                             uint64_t* hash = nullptr) noexcept {
+  FlowKey k;
+  make_flow_key(pkt, &k, dir, hash);
+  return k;
+}
 uint64_t hash_flow_key(const FlowKey& key) noexcept;
 // What a table keeps of a key's hash to skip the slots of other keys without reading them: the
 // high half (the low half picks the slot), with the low bit set so it is never 0, the mark of a

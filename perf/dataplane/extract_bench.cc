@@ -274,7 +274,7 @@ void extract_burst(ex::Extractor& extractor, const std::vector<ByteVector>& fram
            parse::ParseStatus::kOk;
     s.flow = s.ok && ex::Extractor::uses_flow(s.pkt);
     if (s.flow) {
-      s.ref.key = muhafiz::flow::make_flow_key(s.pkt, &s.ref.dir, &s.ref.hash);
+      muhafiz::flow::make_flow_key(s.pkt, &s.ref.key, &s.ref.dir, &s.ref.hash);
     }
     if (s.ok) extractor.prefetch(s.pkt, s.flow ? &s.ref : nullptr);
   }

@@ -85,6 +85,15 @@ TEST(FlowKey, MatchesTheDefinitionForRandomPackets) {
     std::memcpy(want.addr_lo, lo.bytes, n);
     std::memcpy(want.addr_hi, hi.bytes, n);
     ASSERT_EQ(k, want) << i;
+    // Written in place over a key that held other bytes: every byte is the new key's.
+    FlowKey reused;
+    std::memset(static_cast<void*>(&reused), 0xff, sizeof reused);
+    uint8_t reused_dir = 9;
+    uint64_t reused_hash = 0;
+    make_flow_key(p, &reused, &reused_dir, &reused_hash);
+    ASSERT_EQ(reused, want) << i;
+    ASSERT_EQ(reused_dir, dir) << i;
+    ASSERT_EQ(reused_hash, hash) << i;
     // The hash computed with the key is the key's hash (IPv4: whatever lies past the 4 bytes of
     // the packet's addresses is not in it).
     ASSERT_EQ(hash, hash_flow_key(want)) << i;
