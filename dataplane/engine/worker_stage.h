@@ -117,14 +117,18 @@ class WorkerStage {
   void prefetch_flow(const PreparedFrame& f) const noexcept {
     if (f.hashed && f.status == parse::ParseStatus::kOk) extractor_.prefetch_flow(f.info, f.flow);
   }
-  // Starts fetching a frame's headers: its first cache line, which holds Ethernet, IPv4 and
-  // TCP or UDP (and the QUIC first byte) unless tags, extension headers or options push them
-  // further (those lines are then read in turn). Called for every frame of a burst before the
-  // first prepare(), so the frames' misses overlap instead of stalling each decode in turn.
-  // One line only: a burst's prefetches already fill every outstanding-miss slot, and most
-  // packets (bulk data, ACKs) need no second line; prepare() fetches the payload lines of the
-  // packets that will be parsed (extract::Extractor::prefetch). A prefetch never faults.
-  static void prefetch_frame(const uint8_t* data) noexcept { rules::prefetch(data); }
+  // Starts fetching a frame's headers: its first two cache lines, which hold Ethernet, IPv4 or
+  // IPv6 and TCP or UDP unless tags, extension headers or options push them further (those
+  // lines are then read in turn). Called for every frame of a burst before the first
+  // prepare(), so the frames' misses overlap instead of stalling each decode in turn. Bulk
+  // IPv4 traffic reads only the first line, but an IPv6 TCP header ends past it, and a decode
+  // that waits for a line fetched only then costs the realistic mix more (d_mix 161 -> 190 ns)
+  // than the second prefetch costs IPv4 bulk (a_udp 51 -> 53 ns). A prefetch never faults, so
+  // a frame shorter than 128 bytes is fine.
+  static void prefetch_frame(const uint8_t* data) noexcept {
+    rules::prefetch(data);
+    rules::prefetch(data + 64);
+  }
   Decision process(const PreparedFrame& frame, MatchSource* rules, const PacketClock& now) noexcept;
 
   // Copies extractor and flow-table statistics into the counters (housekeeping timer).
