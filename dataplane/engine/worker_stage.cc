@@ -140,12 +140,14 @@ void WorkerStage::prepare(parse::Bytes frame, PreparedFrame* out) const noexcept
   out->keyed = out->status != ParseStatus::kMalformed && out->info.family != parse::IpFamily::kNone;
   out->hashed = false;  // the engine reuses its PreparedFrames burst after burst
   if (!out->keyed) return;
-  // Hashed only when a table will be read: most UDP meets neither while no flow is decided.
+  // Keyed and hashed only when a table will be read: most UDP meets neither while no flow is
+  // decided (process() makes the key itself in the rare case it needs one then).
   out->hashed = (out->status == ParseStatus::kOk && extract::Extractor::uses_flow(out->info)) ||
                 cache_.occupied() != 0;
-  flow::make_flow_key(out->info, &out->flow.key, &out->flow.dir,
-                      out->hashed ? &out->flow.hash : nullptr);
-  if (out->hashed) cache_.prefetch(out->flow.hash);
+  if (out->hashed) {
+    flow::make_flow_key(out->info, &out->flow.key, &out->flow.dir, &out->flow.hash);
+    cache_.prefetch(out->flow.hash);
+  }
   if (out->status == ParseStatus::kOk)
     extractor_.prefetch(out->info, out->hashed ? &out->flow : nullptr);
 }
@@ -180,18 +182,19 @@ Decision WorkerStage::process(const PreparedFrame& f, MatchSource* rules,
     return finish({closed ? Forward::kDrop : Forward::kPass, closed ? kNoRuleset : kPassed, 0, {}});
   }
 
-  const flow::FlowKey& key = f.flow.key;
-  // prepare() hashed the key when a table needed it then; a flow decided since (earlier in
-  // the burst) may need it now.
-  const CachedFlow* cached =
-      cache_.occupied() == 0
-          ? nullptr
-          : cache_.find(key, f.hashed ? f.flow.hash : flow::hash_flow_key(key), now.mono_us);
+  // prepare() keyed and hashed the flow when a table needed it then; a flow decided since
+  // (earlier in the burst) may need it now.
+  const CachedFlow* cached = nullptr;
+  if (cache_.occupied() != 0) {
+    flow::FlowKey scratch;
+    const flow::FlowKey& key = key_of(f, &scratch);
+    cached = cache_.find(key, f.hashed ? f.flow.hash : flow::hash_flow_key(key), now.mono_us);
+  }
   if (cached != nullptr && cached->verdict == FlowVerdict::kBlocked) {
     if (cfg_.mode == Mode::kTap) counters_.count(kTapAfterBlock);
     return finish({Forward::kDrop, kFlowBlocked, 0, {}});
   }
-  if (check_ip(p, key, cached)) return finish(p.decision);
+  if (check_ip(p, f, cached)) return finish(p.decision);
   if (s != ParseStatus::kOk) {  // a later fragment, ICMP, ESP, ...
     counters_.count(kNotTcpUdp);
     return finish({});
@@ -201,10 +204,12 @@ Decision WorkerStage::process(const PreparedFrame& f, MatchSource* rules,
   Sink sink(*this, p);
   extractor_.process_packet(p.info, f.hashed ? &f.flow : nullptr, 0, now.mono_us, sink);
 
+  // TCP and QUIC, whose later packets the verdict cache stops (prepare() keyed them).
   const bool flow_state = p.info.l4_proto == parse::kIpProtoTcp || p.blocked == BlockKind::kQuic;
+  flow::FlowKey scratch;
   if (p.blocked != BlockKind::kNone) {
     if (flow_state) {
-      switch (cache_.insert(key, FlowVerdict::kBlocked, now.mono_us)) {
+      switch (cache_.insert(key_of(f, &scratch), FlowVerdict::kBlocked, now.mono_us)) {
         case VerdictCache::Insert::kUpdated:
           break;
         case VerdictCache::Insert::kNew:
@@ -227,14 +232,21 @@ Decision WorkerStage::process(const PreparedFrame& f, MatchSource* rules,
   }
   if (closed && resource_failures() != failures_before) {
     // The stream can no longer be read: fail closed means it does not pass unread.
-    if (flow_state) cache_.insert(key, FlowVerdict::kBlocked, now.mono_us);
+    if (flow_state) cache_.insert(key_of(f, &scratch), FlowVerdict::kBlocked, now.mono_us);
     return finish({Forward::kDrop, kUninspectable, 0, {}});
   }
   return finish({});
 }
 
+const flow::FlowKey& WorkerStage::key_of(const PreparedFrame& f, flow::FlowKey* scratch) noexcept {
+  if (f.hashed) return f.flow.key;
+  uint8_t dir = 0;
+  flow::make_flow_key(f.info, scratch, &dir);
+  return *scratch;
+}
+
 // Destination prefix lists, on every packet. Returns true when the packet is dropped for it.
-bool WorkerStage::check_ip(Packet& p, const flow::FlowKey& key, const CachedFlow* cached) noexcept {
+bool WorkerStage::check_ip(Packet& p, const PreparedFrame& f, const CachedFlow* cached) noexcept {
   counters_.count(kInspectedIp);
   rules::Observation o;
   o.kind = rules::ObservationKind::kIp;
@@ -250,6 +262,8 @@ bool WorkerStage::check_ip(Packet& p, const flow::FlowKey& key, const CachedFlow
   const rules::Verdict v = p.rules->match(o);
   if (!v.matched && v.shadow_list == rules::kNoIndex) return false;
   const bool enforce = v.enforce();
+  flow::FlowKey scratch;
+  const flow::FlowKey& key = key_of(f, &scratch);
   // Reported once per flow: a shadow ip list must not raise an event per packet.
   if (cached == nullptr) {
     const auto r = cache_.insert(key, enforce ? FlowVerdict::kBlocked : FlowVerdict::kReported,

@@ -107,8 +107,8 @@ class WorkerStage {
     parse::Bytes frame;
     parse::PacketInfo info;
     parse::ParseStatus status = parse::ParseStatus::kMalformed;
-    bool keyed = false;   // IP with decodable headers: flow.key and flow.dir are set
-    bool hashed = false;  // and flow.hash
+    bool keyed = false;   // IP with decodable headers
+    bool hashed = false;  // and a table will be read: flow.key, flow.dir and flow.hash are set
     extract::Extractor::FlowRef flow;
   };
   void prepare(parse::Bytes frame, PreparedFrame* out) const noexcept;
@@ -149,7 +149,9 @@ class WorkerStage {
   void emit(Packet& p, api::EventKind kind, uint32_t list, uint32_t entry, rules::Action action,
             uint8_t flags, std::string_view host, std::string_view path) noexcept;
   void block(Packet& p, BlockKind kind, rules::Action action, std::string_view host) noexcept;
-  bool check_ip(Packet& p, const flow::FlowKey& key, const CachedFlow* cached) noexcept;
+  bool check_ip(Packet& p, const PreparedFrame& f, const CachedFlow* cached) noexcept;
+  // The frame's flow key: prepare()'s when it hashed one, else made into `scratch`.
+  static const flow::FlowKey& key_of(const PreparedFrame& f, flow::FlowKey* scratch) noexcept;
   bool add_reply(Packet& p, const action::ReplyResult& r, ReplyTarget target,
                  EngineCounter action) noexcept;
   uint64_t resource_failures() const noexcept;

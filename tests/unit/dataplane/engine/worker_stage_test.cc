@@ -824,5 +824,25 @@ TEST(WorkerStageBursts, AFlowDecidedEarlierInTheBurstIsFoundLater) {
   EXPECT_EQ(counter_reason(one.feed(d2, &rules).reason), counter_reason(kFlowBlocked));
 }
 
+// The same burst with a datagram of another flow, to a destination on no list: prepared
+// unhashed too, so its key is made only when the verdict cache is asked. It must be its own key,
+// not the decided flow's (nor an empty one both would share), so it passes.
+TEST(WorkerStageBursts, AnotherFlowPreparedUnhashedKeepsItsOwnKey) {
+  TestRules rules;
+  const ByteVector listed = udp("203.0.113.9", 45000, 9999).payload(text("one")).build();
+  const ByteVector other = udp("198.51.100.7", 45001, 9999).payload(text("two")).build();
+  Harness h;
+  WorkerStage::PreparedFrame p1, p2;
+  h.stage.prepare(parse::Bytes(listed.data(), listed.size()), &p1);
+  h.stage.prepare(parse::Bytes(other.data(), other.size()), &p2);
+  EXPECT_FALSE(p1.hashed);
+  EXPECT_FALSE(p2.hashed);
+  EXPECT_EQ(counter_reason(h.stage.process(p1, &rules, h.clock).reason),
+            counter_reason(kIpBlocked));
+  const Decision d = h.stage.process(p2, &rules, h.clock);
+  EXPECT_EQ(counter_reason(d.reason), counter_reason(kPassed));
+  EXPECT_EQ(d.forward, Forward::kPass);
+}
+
 }  // namespace
 }  // namespace muhafiz::engine
