@@ -802,46 +802,43 @@ TEST(WorkerStageBursts, BurstsDecideAsFrameByFrame) {
   EXPECT_EQ(by_burst[hello_at + 2].reason, counter_reason(kFlowBlocked));
 }
 
-// A burst that starts with no flow decided: both datagrams are prepared before the first is
-// processed, so the second is prepared unhashed (nothing to look up yet). The first is dropped
-// for its ip-listed destination and decides the flow; the second must then be found in the
-// verdict cache (hashed at its turn) and dropped as part of that flow, as frame by frame.
+// Two datagrams in one burst that starts with no flow decided: both are prepared before the
+// first is processed, so neither is hashed (nothing to look up yet). The first goes to an
+// ip-listed destination and decides its flow. Returns the reasons the two were counted under.
+std::pair<std::string_view, std::string_view> two_in_a_burst(const ByteVector& first,
+                                                             const ByteVector& second) {
+  TestRules rules;
+  Harness h;
+  WorkerStage::PreparedFrame p1, p2;
+  h.stage.prepare(parse::Bytes(first.data(), first.size()), &p1);
+  h.stage.prepare(parse::Bytes(second.data(), second.size()), &p2);
+  EXPECT_FALSE(p1.hashed);
+  EXPECT_FALSE(p2.hashed);
+  const std::string_view r1 = counter_reason(h.stage.process(p1, &rules, h.clock).reason);
+  return {r1, counter_reason(h.stage.process(p2, &rules, h.clock).reason)};
+}
+
+// The second datagram of the decided flow must be found in the verdict cache (keyed at its
+// turn) and dropped as part of that flow, as frame by frame.
 TEST(WorkerStageBursts, AFlowDecidedEarlierInTheBurstIsFoundLater) {
   TestRules rules;
   const ByteVector d1 = udp("203.0.113.9", 45000, 9999).payload(text("one")).build();
   const ByteVector d2 = udp("203.0.113.9", 45000, 9999).payload(text("two")).build();
-  Harness h;
-  WorkerStage::PreparedFrame p1, p2;
-  h.stage.prepare(parse::Bytes(d1.data(), d1.size()), &p1);
-  h.stage.prepare(parse::Bytes(d2.data(), d2.size()), &p2);
-  EXPECT_FALSE(p2.hashed);
-  EXPECT_EQ(counter_reason(h.stage.process(p1, &rules, h.clock).reason),
-            counter_reason(kIpBlocked));
-  EXPECT_EQ(counter_reason(h.stage.process(p2, &rules, h.clock).reason),
-            counter_reason(kFlowBlocked));
+  EXPECT_EQ(two_in_a_burst(d1, d2),
+            std::make_pair(counter_reason(kIpBlocked), counter_reason(kFlowBlocked)));
   Harness one;
   EXPECT_EQ(counter_reason(one.feed(d1, &rules).reason), counter_reason(kIpBlocked));
   EXPECT_EQ(counter_reason(one.feed(d2, &rules).reason), counter_reason(kFlowBlocked));
 }
 
-// The same burst with a datagram of another flow, to a destination on no list: prepared
-// unhashed too, so its key is made only when the verdict cache is asked. It must be its own key,
-// not the decided flow's (nor an empty one both would share), so it passes.
+// A datagram of another flow, to a destination on no list, has its key made only when the
+// verdict cache is asked. It must be its own key, not the decided flow's (nor an empty one both
+// would share), so it passes.
 TEST(WorkerStageBursts, AnotherFlowPreparedUnhashedKeepsItsOwnKey) {
-  TestRules rules;
   const ByteVector listed = udp("203.0.113.9", 45000, 9999).payload(text("one")).build();
   const ByteVector other = udp("198.51.100.7", 45001, 9999).payload(text("two")).build();
-  Harness h;
-  WorkerStage::PreparedFrame p1, p2;
-  h.stage.prepare(parse::Bytes(listed.data(), listed.size()), &p1);
-  h.stage.prepare(parse::Bytes(other.data(), other.size()), &p2);
-  EXPECT_FALSE(p1.hashed);
-  EXPECT_FALSE(p2.hashed);
-  EXPECT_EQ(counter_reason(h.stage.process(p1, &rules, h.clock).reason),
-            counter_reason(kIpBlocked));
-  const Decision d = h.stage.process(p2, &rules, h.clock);
-  EXPECT_EQ(counter_reason(d.reason), counter_reason(kPassed));
-  EXPECT_EQ(d.forward, Forward::kPass);
+  EXPECT_EQ(two_in_a_burst(listed, other),
+            std::make_pair(counter_reason(kIpBlocked), counter_reason(kPassed)));
 }
 
 }  // namespace
