@@ -137,9 +137,8 @@ uint64_t WorkerStage::resource_failures() const noexcept {
 void WorkerStage::prepare(parse::Bytes frame, PreparedFrame* out) const noexcept {
   out->frame = frame;
   out->status = parse::decode_packet(parse::LinkType::kEthernet, frame, &out->info);
-  out->keyed = out->status != ParseStatus::kMalformed && out->info.family != parse::IpFamily::kNone;
   out->hashed = false;  // the engine reuses its PreparedFrames burst after burst
-  if (!out->keyed) return;
+  if (out->status == ParseStatus::kMalformed || out->info.family == parse::IpFamily::kNone) return;
   // Keyed and hashed only when a table will be read: most UDP meets neither while no flow is
   // decided (process() makes the key itself in the rare case it needs one then).
   out->hashed = (out->status == ParseStatus::kOk && extract::Extractor::uses_flow(out->info)) ||
@@ -204,7 +203,7 @@ Decision WorkerStage::process(const PreparedFrame& f, MatchSource* rules,
   Sink sink(*this, p);
   extractor_.process_packet(p.info, f.hashed ? &f.flow : nullptr, 0, now.mono_us, sink);
 
-  // TCP and QUIC, whose later packets the verdict cache stops (prepare() keyed them).
+  // TCP and QUIC, whose later packets the verdict cache stops (prepare() hashed them).
   const bool flow_state = p.info.l4_proto == parse::kIpProtoTcp || p.blocked == BlockKind::kQuic;
   flow::FlowKey scratch;
   if (p.blocked != BlockKind::kNone) {

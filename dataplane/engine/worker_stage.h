@@ -98,8 +98,9 @@ class WorkerStage {
   Decision process(parse::Bytes frame, MatchSource* rules, const PacketClock& now) noexcept;
 
   // The same in steps, for a burst: prefetch_frame() every frame, prepare() every frame
-  // (decode, flow key and hash, and a prefetch of the flow-table slots and verdict-cache line
-  // the packet will need), prefetch_flow() every frame, then process() each in order. Only
+  // (decode; when a table will be read, the flow key and hash and a prefetch of the flow-table
+  // slots and verdict-cache line; the payload lines that will be parsed), prefetch_flow() every
+  // frame, then process() each in order. Only
   // process() changes the tables (prefetch_flow() reads slots, nothing else), so the decisions
   // are those of processing the frames one by one; only the cache misses overlap. The frame's
   // bytes must stay valid until its process().
@@ -107,8 +108,7 @@ class WorkerStage {
     parse::Bytes frame;
     parse::PacketInfo info;
     parse::ParseStatus status = parse::ParseStatus::kMalformed;
-    bool keyed = false;   // IP with decodable headers
-    bool hashed = false;  // and a table will be read: flow.key, flow.dir and flow.hash are set
+    bool hashed = false;  // a table will be read: flow.key, flow.dir and flow.hash are set
     extract::Extractor::FlowRef flow;
   };
   void prepare(parse::Bytes frame, PreparedFrame* out) const noexcept;

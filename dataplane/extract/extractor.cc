@@ -229,12 +229,14 @@ void Extractor::prefetch_flow(const parse::PacketInfo& pkt, const FlowRef& ref) 
   if (pkt.l4_proto == parse::kIpProtoTcp) {
     // A segment that opens a TLS handshake record (the first of a ClientHello, most likely):
     // its parse walks the extensions line after line, and browsers put the SNI anywhere among
-    // them, so the rest of the segment is fetched now, while the burst's other misses are in
-    // flight. prefetch() already asked for the payload's first line, read here.
+    // them, so the rest of the record in this segment is fetched now, while the burst's other
+    // misses are in flight. prefetch() already asked for the payload's first lines, read here.
     const Bytes payload = pkt.l4_payload;
-    constexpr size_t kTlsRecordHandshake = 22;  // RFC 8446 §5.1 ContentType handshake
-    if (payload.size() > 128 && pkt.dst_port <= pkt.src_port && payload[0] == kTlsRecordHandshake) {
-      for (size_t at = 128; at < payload.size(); at += 64) rules::prefetch(payload.data() + at);
+    if (payload.size() > 128 && pkt.dst_port <= pkt.src_port && payload[0] == kTlsHandshake) {
+      const size_t record = kTlsRecordHeader + ((size_t{payload[3]} << 8) | payload[4]);
+      const uint8_t* last = payload.data() + std::min(record, payload.size()) - 1;
+      for (const uint8_t* at = payload.data() + 128; at < last; at += 64) rules::prefetch(at);
+      rules::prefetch(last);  // the steps may stop short of the last byte's line
     }
     // Both directions: line 0, known at compile time, so the line loop folds away.
     flows_.prefetch_flow(ref.hash, offsetof(flow::Flow, tcp), sizeof(flow::Flow::tcp));

@@ -95,13 +95,14 @@ class Extractor {
   static bool uses_flow(const parse::PacketInfo& pkt) noexcept;
   // Starts fetching what process_packet will read for a decoded packet, so a burst's misses
   // overlap: its flow's probe-window slots (with ref, when it uses a flow; prefetch_flow() then
-  // fetches the flow itself) and the second line of a UDP payload it will parse (DNS-family
-  // ports, QUIC), where a question runs on past the line the headers were read from. Bulk
-  // payloads are never read, so they are not fetched.
+  // fetches the flow itself) and the first two lines of a payload it will likely parse: UDP to
+  // or from a DNS-family port, UDP that may be QUIC, and TCP towards the lower port (a client's
+  // request). Bulk payloads (a server's data) are never read, so they are not fetched.
   void prefetch(const parse::PacketInfo& pkt, const FlowRef* ref) const noexcept;
   // The second stage, for a burst whose prefetch() calls have all been issued: the flow's own
   // lines, found through its slot (flow::FlowTable::prefetch_flow): the TCP direction the
-  // packet travels, or the QUIC state.
+  // packet travels, or the QUIC state. And the rest of a TCP segment that opens a TLS
+  // handshake record, up to the record's end: a ClientHello's parse walks it line by line.
   void prefetch_flow(const parse::PacketInfo& pkt, const FlowRef& ref) const noexcept;
 
   const ExtractStats& stats() const noexcept { return stats_; }
