@@ -291,15 +291,12 @@ void WorkerStage::on_observation(Packet& p, const extract::Observation& obs) noe
   counters_.count(inspected_counter(obs.kind));
   std::string_view host = obs.host;
   std::string_view path;
-  rules::Verdict v;
-  if (obs.kind == extract::ObservationKind::kHttp) {
-    v = match_http(p, obs, &host, &path);
-  } else {
-    rules::Observation o;
-    o.kind = extract::to_rules_kind(obs.kind);
-    o.host = obs.host;
-    v = p.rules->match(o);
-  }
+  // Initialised from the call, not assigned: a copy of the returned verdict would load the
+  // bytes the callee has just stored piecewise, and wait for them (no store-to-load forwarding
+  // across several stores); a b_dns profile put 44% of this function's samples on that copy.
+  const rules::Verdict v = obs.kind == extract::ObservationKind::kHttp
+                               ? match_http(p, obs, &host, &path)
+                               : match_name(p, obs);
   if (v.pattern_error) counters_.count(kPatternError);
   const bool enforce = v.enforce();
   BlockKind kind = BlockKind::kOther;
@@ -321,6 +318,13 @@ void WorkerStage::on_observation(Packet& p, const extract::Observation& obs) noe
   // Acted on: dropped inline, or answered in tap mode (a QUIC match there is only counted).
   const bool acted = enforce && (cfg_.mode == Mode::kInline || p.decision.reply_count > 0);
   report(p, v, event_kind(obs.kind), host, path, acted);
+}
+
+rules::Verdict WorkerStage::match_name(Packet& p, const extract::Observation& obs) noexcept {
+  rules::Observation o;
+  o.kind = extract::to_rules_kind(obs.kind);
+  o.host = obs.host;
+  return p.rules->match(o);
 }
 
 rules::Verdict WorkerStage::match_http(Packet& p, const extract::Observation& obs,

@@ -142,6 +142,7 @@ class WorkerStage {
   enum class BlockKind : uint8_t { kNone, kDns, kHttp, kTls, kQuic, kOther };
 
   void on_observation(Packet& p, const extract::Observation& obs) noexcept;
+  rules::Verdict match_name(Packet& p, const extract::Observation& obs) noexcept;
   rules::Verdict match_http(Packet& p, const extract::Observation& obs, std::string_view* host,
                             std::string_view* path) noexcept;
   void report(Packet& p, const rules::Verdict& v, api::EventKind kind, std::string_view host,
