@@ -100,10 +100,10 @@ class WorkerStage {
   // The same in steps, for a burst: prefetch_frame() every frame, prepare() every frame
   // (decode; when a table will be read, the flow key and hash and a prefetch of the flow-table
   // slots and verdict-cache line; the payload lines that will be parsed), prefetch_flow() every
-  // frame, then process() each in order. Only
-  // process() changes the tables (prefetch_flow() reads slots, nothing else), so the decisions
-  // are those of processing the frames one by one; only the cache misses overlap. The frame's
-  // bytes must stay valid until its process().
+  // frame, then process() each in order. Only process() changes the tables (prefetch_flow()
+  // reads slots and a payload's first bytes, and writes nothing), so the decisions are those of
+  // processing the frames one by one; only the cache misses overlap. The frame's bytes must stay
+  // valid until its process().
   struct PreparedFrame {
     parse::Bytes frame;
     parse::PacketInfo info;

@@ -234,9 +234,9 @@ void Extractor::prefetch_flow(const parse::PacketInfo& pkt, const FlowRef& ref) 
     const Bytes payload = pkt.l4_payload;
     if (payload.size() > 128 && pkt.dst_port <= pkt.src_port && payload[0] == kTlsHandshake) {
       const size_t record = kTlsRecordHeader + ((size_t{payload[3]} << 8) | payload[4]);
-      const uint8_t* last = payload.data() + std::min(record, payload.size()) - 1;
-      for (const uint8_t* at = payload.data() + 128; at < last; at += 64) rules::prefetch(at);
-      rules::prefetch(last);  // the steps may stop short of the last byte's line
+      const size_t last = std::min(record, payload.size()) - 1;
+      for (size_t at = 128; at < last; at += 64) rules::prefetch(payload.data() + at);
+      rules::prefetch(payload.data() + last);  // the steps may stop short of its line
     }
     // Both directions: line 0, known at compile time, so the line loop folds away.
     flows_.prefetch_flow(ref.hash, offsetof(flow::Flow, tcp), sizeof(flow::Flow::tcp));
