@@ -238,11 +238,10 @@ void Extractor::prefetch_flow(const parse::PacketInfo& pkt, const FlowRef& ref) 
       for (size_t at = 128; at < last; at += 64) rules::prefetch(payload.data() + at);
       rules::prefetch(payload.data() + last);  // the steps may stop short of its line
     }
-    // Both directions: line 0, known at compile time, so the line loop folds away.
-    flows_.prefetch_flow(ref.hash, offsetof(flow::Flow, tcp), sizeof(flow::Flow::tcp));
+    flows_.prefetch_flow(ref.hash, false);  // the flow's line: both directions
   } else {
-    // The whole cold state: FlowTable::cold() resets all of it at a new flow's first Initial.
-    flows_.prefetch_flow(ref.hash, offsetof(flow::Flow, cold), sizeof(flow::FlowCold));
+    // And the whole cold state: FlowTable::cold() resets all of it at a new flow's first Initial.
+    flows_.prefetch_flow(ref.hash, true);
   }
 }
 
@@ -360,7 +359,7 @@ void Extractor::on_udp(Ctx& ctx) noexcept {
 }
 
 void Extractor::on_quic(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
-  flow::QuicState& q = flow::FlowTable::cold(flow).quic;
+  flow::QuicState& q = flows_.cold(flow).quic;
   Bytes dgram = ctx.pkt.l4_payload;
   for (size_t n = 0; n < kMaxCoalescedQuicPackets && !dgram.empty(); ++n) {
     parse::QuicLongHeader hdr;
@@ -561,7 +560,7 @@ size_t Extractor::run_stream(Ctx& ctx, flow::Flow& flow, uint8_t dir, Bytes data
   const parse::PacketInfo& pkt = ctx.pkt;
   TcpDirection& d = flow.tcp[dir];
   // HTTP bodies: the cold state, touched only by the flows that need it.
-  auto stream = [&]() -> TcpStream& { return flow::FlowTable::cold(flow).stream[dir]; };
+  auto stream = [&]() -> TcpStream& { return flows_.cold(flow).stream[dir]; };
   size_t off = 0;
   for (size_t iter = 0; iter < kMaxMessagesPerSegment && off < data.size(); ++iter) {
     const Bytes rest = data.subspan(off);

@@ -119,9 +119,11 @@ std::unique_ptr<T[], FreeDeleter> zeroed_array(size_t n) {
   return std::unique_ptr<T[], FreeDeleter>(static_cast<T*>(p));
 }
 
-Flow* align_flows(void* p) noexcept {
+// The first T-aligned address in p's memory (allocated alignof(T) bytes over).
+template <typename T>
+T* align_up(void* p) noexcept {
   const auto addr = reinterpret_cast<uintptr_t>(p);
-  return reinterpret_cast<Flow*>((addr + alignof(Flow) - 1) / alignof(Flow) * alignof(Flow));
+  return reinterpret_cast<T*>((addr + alignof(T) - 1) / alignof(T) * alignof(T));
 }
 
 }  // namespace
@@ -167,17 +169,23 @@ FlowTable::FlowTable(const FlowTableConfig& cfg)
       mask_(std::bit_ceil(std::clamp<uint32_t>(cfg.capacity, kProbeWindow, 1u << 31)) - 1),
       slots_(zeroed_array<Slot>(size_t{mask_} + 1)),
       flow_memory_(zeroed_array<uint8_t>((size_t{mask_} + 1) * sizeof(Flow) + alignof(Flow))),
-      flows_(align_flows(flow_memory_.get())),
+      flows_(align_up<Flow>(flow_memory_.get())),
+      cold_memory_(
+          zeroed_array<uint8_t>((size_t{mask_} + 1) * sizeof(FlowCold) + alignof(FlowCold))),
+      colds_(align_up<FlowCold>(cold_memory_.get())),
       pool_(cfg.buffers) {}
 
-// Writes line 0 only: the cold lines are reset when the new flow first uses them (cold()).
+// Writes the flow's line only: its cold state is reset when the new flow first uses it (cold()).
 void FlowTable::reset_flow(Flow& f) noexcept {
   if (f.has_buffers) {
     for (const TcpDirection& d : f.tcp) {
       if (d.buffer != kNoBuffer) pool_.release(d.buffer);
     }
     // A QUIC buffer index is only ever stored in a ready cold state.
-    if (f.cold_ready && f.cold.quic.buffer != kNoBuffer) pool_.release(f.cold.quic.buffer);
+    if (f.cold_ready) {
+      const uint32_t b = colds_[&f - flows_].quic.buffer;
+      if (b != kNoBuffer) pool_.release(b);
+    }
   }
   f.key = FlowKey{};
   f.cold_ready = false;

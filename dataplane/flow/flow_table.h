@@ -76,7 +76,7 @@ enum class StreamApp : uint8_t {
 
 // What a TCP direction needs at every segment. With the key, both directions fill the flow's
 // first cache line, so a segment of an established flow reads one line of flow state.
-// A message split over segments (a post-quantum ClientHello) is reassembled from line 0 alone.
+// A message split over segments (a post-quantum ClientHello) is reassembled from that line alone.
 struct TcpDirection {
   uint32_t next_seq = 0;
   uint32_t buffer = kNoBuffer;  // index into the BufferPool while a message is partial
@@ -104,30 +104,31 @@ struct QuicState {
   uint32_t packets = 0;         // Initial packets that fed the assembler
 };
 
-// The state few flows use, reached through FlowTable::cold(), which resets it at a flow's first
-// use of it, so a new flow writes its first line only. (FlowTable::reset_flow() reads the QUIC
-// buffer in it directly, but only once it is ready.)
-struct FlowCold {
+// The state few flows use (HTTP bodies, QUIC), in an array of its own beside the flows, reached
+// through FlowTable::cold(), which resets it at a flow's first use of it, so a new flow writes
+// its one line only. (FlowTable::reset_flow() reads the QUIC buffer in it directly, but only
+// once it is ready.)
+struct alignas(64) FlowCold {
   TcpStream stream[2];
   QuicState quic;
 };
 
-// A flow's state, cache-line aligned: line 0 is what every TCP segment reads (the key and both
-// directions), the lines after it FlowCold. Whether a slot is used and when it was last seen
-// live in the table's compact slot array, so probing never reads the state of flows it passes
-// over.
+// A flow's state, one cache line: the key and both directions, what every TCP segment reads.
+// Whether a slot is used and when it was last seen live in the table's compact slot array, so
+// probing never reads the state of flows it passes over. The cold state lives apart so the
+// flows are dense: 65,536 of them fill 4 MiB, not 16, and a table's worth of established flows
+// stays in a core's L2 or close to it.
 struct alignas(64) Flow {
   FlowKey key;
-  bool cold_ready = false;   // `cold` was reset for this flow; else its bytes are stale
+  bool cold_ready = false;   // the flow's FlowCold was reset for it; else its bytes are stale
   bool has_buffers = false;  // FlowTable::acquire_buffer() lent it a slot since its reset
   TcpDirection tcp[2];
-  FlowCold cold;  // use FlowTable::cold(flow)
 };
-static_assert(offsetof(Flow, cold) == 64, "the key and both TCP directions fill line 0");
-// An aggregate, so calloc'd zero bytes hold Flows (C++20 implicit object creation). All-zero
+static_assert(sizeof(Flow) == 64, "the key and both TCP directions fill one line");
+// Aggregates, so calloc'd zero bytes hold them (C++20 implicit object creation). All-zero
 // bytes are not a reset Flow (tcp[].buffer 0 is a pool slot): lookup() resets every flow it
 // hands out, a never-used one too.
-static_assert(std::is_aggregate_v<Flow>);
+static_assert(std::is_aggregate_v<Flow> && std::is_aggregate_v<FlowCold>);
 
 // Fixed pool of reassembly slots. Each slot holds either a stream buffer or a QUIC CRYPTO
 // assembler; an exhausted pool is a counted failure, never an allocation.
@@ -199,13 +200,12 @@ class FlowTable {
     rules::prefetch(&slots_[(base + kProbeWindow - 1) & mask_]);
   }
   // The second stage, once prefetch()'s lines have arrived: reads the window's slots only, and
-  // starts fetching the flow lookup() will return: its first line (the key, and what a TCP
-  // segment uses) and the `len` bytes at `offset` (the part the packet will use, such as the
-  // QUIC state), for a known key and for a new one, whose first line lookup() rewrites. Nothing
-  // else is read or changed. An earlier packet of the burst may change the window before
-  // lookup() runs, and every new key of a burst that lands in a never-used slot fetches the same
-  // next flow: a fetch is then wasted, nothing more.
-  void prefetch_flow(uint64_t hash, size_t offset, size_t len) const noexcept {
+  // starts fetching the flow lookup() will return (its line: the key and both TCP directions)
+  // and, `with_cold`, its whole cold state (the QUIC state), for a known key and for a new one,
+  // whose line lookup() rewrites. Nothing else is read or changed. An earlier packet of the
+  // burst may change the window before lookup() runs, and every new key of a burst that lands
+  // in a never-used slot fetches the same next flow: a fetch is then wasted, nothing more.
+  void prefetch_flow(uint64_t hash, bool with_cold) const noexcept {
     const uint32_t sig = flow_signature(hash);
     const auto base = static_cast<uint32_t>(hash);
     uint32_t idx = kProbeWindow;
@@ -221,28 +221,31 @@ class FlowTable {
     } else if (const Slot& v = slots_[victim(base)]; v.sig != kFreeSlot) {
       flow = v.flow;
     }
-    const auto* f = reinterpret_cast<const char*>(&flows_[flow]);
-    rules::prefetch(f);  // line 0 (a Flow is 64-byte aligned)
-    for (size_t line = offset / 64; line * 64 < offset + len; ++line) {
-      if (line != 0) rules::prefetch(f + line * 64);
+    rules::prefetch(&flows_[flow]);  // one line: a Flow is 64 bytes, 64-byte aligned
+    if (with_cold) {
+      const auto* c = reinterpret_cast<const char*>(&colds_[flow]);
+      for (size_t at = 0; at < sizeof(FlowCold); at += 64) rules::prefetch(c + at);
     }
   }
   // Lends a reassembly slot to `f` (a flow this table returned), or kNoBuffer when the pool is
   // empty. The caller keeps it in f.tcp[dir].buffer, or cold(f).quic.buffer for QUIC. The flow
-  // is marked, so evicting a flow that never held one reads nothing past line 0.
+  // is marked, so evicting a flow that never held one reads nothing but its line.
   uint32_t acquire_buffer(Flow& f) noexcept {
     const uint32_t b = pool_.acquire();
     if (b != kNoBuffer) f.has_buffers = true;
     return b;
   }
-  // The flow's cold state, reset at its first use for this flow.
-  static FlowCold& cold(Flow& f) noexcept {
+  // The cold state of `f` (a flow this table returned), reset at its first use for this flow.
+  FlowCold& cold(Flow& f) noexcept {
+    FlowCold& c = colds_[&f - flows_];
     if (!f.cold_ready) {
-      f.cold = FlowCold{};
+      c = FlowCold{};
       f.cold_ready = true;
     }
-    return f.cold;
+    return c;
   }
+  // The bytes of f's cold state as they are, without the reset: stale unless f.cold_ready.
+  const FlowCold& cold_bytes(const Flow& f) const noexcept { return colds_[&f - flows_]; }
   // For a flow's buffers: stream(), assembler(), release(). Lend them with acquire_buffer().
   BufferPool& pool() noexcept { return pool_; }
   const BufferPool& pool() const noexcept { return pool_; }
@@ -282,6 +285,8 @@ class FlowTable {
   // fault in a page of zeroes for nearly every flow.
   std::unique_ptr<uint8_t[], FreeDeleter> flow_memory_;  // zeroed, 64 bytes over to align
   Flow* flows_;                                          // inside flow_memory_, 64-byte aligned
+  std::unique_ptr<uint8_t[], FreeDeleter> cold_memory_;  // the same, for the cold states
+  FlowCold* colds_;                                      // colds_[i] belongs to flows_[i]
   uint32_t next_flow_ = 0;                               // the next never-used flow
   BufferPool pool_;
   FlowTableStats stats_;

@@ -186,8 +186,8 @@ TEST(FlowTable, PrefetchesStayInsideTheTableForAnyHash) {
   for (int i = 0; i < 1000; ++i) hashes.push_back(rng());
   for (const uint64_t h : hashes) {
     t.prefetch(h);
-    t.prefetch_flow(h, offsetof(Flow, tcp) + sizeof(TcpDirection), sizeof(TcpDirection));
-    t.prefetch_flow(h, offsetof(Flow, cold) + offsetof(FlowCold, quic), sizeof(QuicState));
+    t.prefetch_flow(h, false);
+    t.prefetch_flow(h, true);
   }
   for (uint8_t i = 0; i < 6; ++i) EXPECT_EQ(t.lookup(make_key(i), 10).key, make_key(i));
   EXPECT_EQ(t.stats().created, 6u);  // prefetching changed nothing
@@ -254,7 +254,7 @@ TEST(FlowTable, ExpiredFlowIsResetWhenItsKeyReturns) {
   Flow& f = t.lookup(k, 10);
   f.tcp[0].next_seq = 1234;
   f.tcp[0].buffered = 10;
-  FlowCold& c = FlowTable::cold(f);
+  FlowCold& c = t.cold(f);
   f.tcp[0].buffer = t.acquire_buffer(f);
   ASSERT_NE(f.tcp[0].buffer, kNoBuffer);
   c.stream[1].body_left = 77;
@@ -266,14 +266,14 @@ TEST(FlowTable, ExpiredFlowIsResetWhenItsKeyReturns) {
   c.quic.buffer = t.acquire_buffer(f);
   ASSERT_NE(c.quic.buffer, kNoBuffer);
   EXPECT_EQ(t.lookup(k, 1010).tcp[0].next_seq, 1234u);  // exactly the timeout: still the flow
-  EXPECT_EQ(FlowTable::cold(f).quic.dcid_len, 8);       // and its cold state
+  EXPECT_EQ(t.cold(f).quic.dcid_len, 8);                // and its cold state
   Flow& g = t.lookup(k, 2011);                          // 1001 idle: expired
   EXPECT_EQ(&f, &g);
   EXPECT_EQ(g.tcp[0].next_seq, 0u);
   EXPECT_EQ(g.tcp[0].buffered, 0u);
   EXPECT_EQ(g.tcp[1].app, StreamApp::kUnknown);
   EXPECT_FALSE(g.cold_ready);  // the old cold bytes are still there, but no longer the flow's
-  const FlowCold& gc = FlowTable::cold(g);
+  const FlowCold& gc = t.cold(g);
   EXPECT_EQ(g.tcp[0].buffer, kNoBuffer);
   EXPECT_EQ(gc.stream[1].body_left, 0u);
   EXPECT_FALSE(gc.quic.active);  // the QUIC keys are dead without it
@@ -300,12 +300,12 @@ TEST(FlowTable, StaleColdStateIsNeverReleasedAgain) {
   uint8_t dir = 0;
   const FlowKey k = make_flow_key(packet(1, 1, 2, 2), &dir);
   Flow& f = t.lookup(k, 10);
-  FlowTable::cold(f).quic.buffer = t.acquire_buffer(f);
-  ASSERT_NE(f.cold.quic.buffer, kNoBuffer);
+  t.cold(f).quic.buffer = t.acquire_buffer(f);
+  ASSERT_NE(t.cold_bytes(f).quic.buffer, kNoBuffer);
   Flow& g = t.lookup(k, 2011);  // expired: the QUIC buffer goes back
   EXPECT_EQ(t.pool().in_use(), 1u);
   ASSERT_FALSE(g.cold_ready);
-  ASSERT_NE(g.cold.quic.buffer, kNoBuffer);  // stale
+  ASSERT_NE(t.cold_bytes(g).quic.buffer, kNoBuffer);  // stale
   g.tcp[1].buffer = t.acquire_buffer(g);
   EXPECT_EQ(t.pool().in_use(), 2u);
   t.lookup(k, 4012);  // expired again: the TCP buffer goes back, nothing else
@@ -339,6 +339,28 @@ TEST(FlowTable, BoundedEvictsOldestAndReturnsBuffers) {
   const uint64_t before = t.stats().created;
   t.lookup(make_flow_key(packet(1, 1000, 2, 80), &dir), 600);
   EXPECT_EQ(t.stats().created, before + 1);
+}
+
+// The cold states live in an array of their own: each flow reaches its own, and keeps it
+// while other flows come and go (the table of 64 never evicts here).
+TEST(FlowTable, EachFlowHasItsOwnColdState) {
+  FlowTable t(FlowTableConfig{64, 4, 1'000'000});
+  auto flow = [&](uint16_t port) -> Flow& {
+    uint8_t dir = 0;
+    return t.lookup(make_flow_key(packet(1, port, 2, 443), &dir), port);
+  };
+  for (uint16_t i = 0; i < 20; ++i) {
+    FlowCold& c = t.cold(flow(i));
+    c.stream[1].body_left = 1000u + i;
+    c.quic.dcid_len = static_cast<uint8_t>(i);
+  }
+  for (uint16_t i = 0; i < 20; ++i) {
+    const Flow& f = flow(i);
+    ASSERT_TRUE(f.cold_ready) << i;
+    EXPECT_EQ(t.cold_bytes(f).stream[1].body_left, 1000u + i) << i;
+    EXPECT_EQ(t.cold_bytes(f).quic.dcid_len, i) << i;
+  }
+  EXPECT_EQ(t.stats().created, 20u);
 }
 
 TEST(BufferPool, ExhaustsWithoutAllocating) {
