@@ -257,7 +257,7 @@ flow::Flow& Extractor::lookup_flow(const parse::PacketInfo& pkt, const FlowRef* 
 }
 
 bool Extractor::uses_flow(const parse::PacketInfo& pkt) noexcept {
-  return pkt.l4_proto == parse::kIpProtoTcp ||
+  return (pkt.l4_proto == parse::kIpProtoTcp && carries_stream(pkt)) ||
          (pkt.l4_proto == parse::kIpProtoUdp && !pkt.l4_payload.empty() &&
           (pkt.l4_payload[0] & 0x80) != 0 && !is_dns_port(pkt.src_port) &&
           !is_dns_port(pkt.dst_port));
@@ -292,7 +292,7 @@ void Extractor::process_packet(const parse::PacketInfo& pkt, const FlowRef* ref,
     on_quic(ctx, f, dir);
     return;
   }
-  if (pkt.l4_proto == parse::kIpProtoTcp) {
+  if (pkt.l4_proto == parse::kIpProtoTcp && carries_stream(pkt)) {
     uint8_t dir = 0;
     flow::Flow& f = lookup_flow(pkt, ref, now, &dir);
     on_tcp(ctx, f, dir);

@@ -91,8 +91,17 @@ class Extractor {
   };
   void process_packet(const parse::PacketInfo& pkt, const FlowRef* ref, uint64_t frame_no,
                       uint64_t now, ObservationSink& sink) noexcept;
-  // Whether process_packet would look pkt's flow up (TCP, and UDP that may be QUIC).
+  // Whether process_packet would look pkt's flow up (TCP that carries_stream(), and UDP that
+  // may be QUIC).
   static bool uses_flow(const parse::PacketInfo& pkt) noexcept;
+  // Whether a TCP segment changes what its flow's byte stream holds: it has a payload, or it is
+  // a SYN (which sets where the stream starts). A bare ACK, FIN or RST does neither, so its flow
+  // is not looked up: not created, not refreshed, not reset when idle (the next segment that
+  // carries data does that, with the same result). On a busy link about half the TCP segments
+  // are bare ACKs.
+  static bool carries_stream(const parse::PacketInfo& pkt) noexcept {
+    return !pkt.l4_payload.empty() || (pkt.tcp_flags & parse::tcp_flag::kSyn) != 0;
+  }
   // Starts fetching what process_packet will read for a decoded packet, so a burst's misses
   // overlap: its flow's probe-window slots (with ref, when it uses a flow; prefetch_flow() then
   // fetches the flow itself) and the first two lines of a payload it will likely parse: UDP to

@@ -74,9 +74,9 @@ enum class StreamApp : uint8_t {
   kDone,           // nothing more to learn from this direction
 };
 
-// What a TCP direction needs at every segment. With the key, both directions fill the flow's
-// first cache line, so a segment of an established flow reads one line of flow state.
-// A message split over segments (a post-quantum ClientHello) is reassembled from that line alone.
+// What a TCP direction needs at every segment that carries data. With the key, both directions fill
+// the flow's first cache line, so a segment of an established flow reads one line of flow state. A
+// message split over segments (a post-quantum ClientHello) is reassembled from that line alone.
 struct TcpDirection {
   uint32_t next_seq = 0;
   uint32_t buffer = kNoBuffer;  // index into the BufferPool while a message is partial
@@ -113,7 +113,8 @@ struct alignas(64) FlowCold {
   QuicState quic;
 };
 
-// A flow's state, one cache line: the key and both directions, what every TCP segment reads.
+// A flow's state, one cache line: the key and both directions, what every TCP segment that
+// carries data (or a SYN) reads.
 // Whether a slot is used and when it was last seen live in the table's compact slot array, so
 // probing never reads the state of flows it passes over. The cold state lives apart so the
 // flows are dense: 65,536 of them fill 4 MiB, not 16, and a table's worth of established flows

@@ -22,7 +22,8 @@
 // walked once per repetition with the clock advancing 1 us per packet):
 //   a_tcp_established  server->client bulk data (1,448 B) and client ACKs of 32,768 HTTPS flows
 //                      whose handshake, ClientHello and server flight the stage saw before the
-//                      timing (setup): the stage looks each packet up and inspects nothing.
+//                      timing (setup): the stage looks each data segment up (a bare ACK
+//                      reads no flow) and inspects nothing.
 //   a_udp_other        QUIC short-header packets (1,252 B, server->client) of 32,768 UDP/443
 //                      flows: not a long header, not DNS, so not extracted and no flow lookup.
 //   b_dns              DNS queries over UDP (EDNS, A), one per client 5-tuple, 2^20 of them.

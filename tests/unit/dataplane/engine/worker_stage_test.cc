@@ -427,6 +427,22 @@ std::vector<StageCase> cases() {
                             {{kBlocked, 1}, {kFlowBlocked, 1}, {kInspectedTlsSni, 1}},
                             {{E::kTlsSni, kPta, kEnforced}}}));
   }
+  {
+    // A bare ACK reads no flow state (it carries no stream bytes), but the verdict cache still
+    // stops it: a blocked flow's ACKs do not pass either.
+    TcpConversation tc(tcp(kServer, 43005, 443), 1000, 5000);
+    Conversation c{tc.handshake(), {}};
+    c.before.push_back(tc.client_send(tls_hello("www.blocked.example")));
+    c.packet = tc.server_ack();
+    t.push_back(with(std::move(c), {"tls: the server's bare ack of a blocked flow is dropped",
+                                    {},
+                                    {},
+                                    Forward::kDrop,
+                                    kFlowBlocked,
+                                    {},
+                                    {{kBlocked, 1}, {kFlowBlocked, 1}, {kInspectedTlsSni, 1}},
+                                    {{E::kTlsSni, kPta, kEnforced}}}));
+  }
   t.push_back(with(tcp_message(kServer, 43003, 443, tls_hello("img.example")),
                    {"tls: a url entry's host over TLS is reported, never blocked",
                     {},

@@ -25,13 +25,15 @@ struct Seen {
 };
 
 std::ostream& operator<<(std::ostream& os, const Seen& s) {
-  return os << "{" << s.frame << " " << s.kind << " " << s.host << " " << s.uri << " flags=" << s.flags << "}";
+  return os << "{" << s.frame << " " << s.kind << " " << s.host << " " << s.uri
+            << " flags=" << s.flags << "}";
 }
 
 class Collect final : public ObservationSink {
  public:
   void on_observation(const Observation& o) noexcept override {
-    seen.push_back({o.frame, std::string(to_string(o.kind)), std::string(o.host), std::string(o.uri), o.flags});
+    seen.push_back({o.frame, std::string(to_string(o.kind)), std::string(o.host),
+                    std::string(o.uri), o.flags});
   }
   std::vector<Seen> seen;
 };
@@ -41,15 +43,22 @@ struct Outcome {
   ExtractStats stats;
 };
 
-Outcome run(const std::vector<ByteVector>& frames) {
-  Extractor ex(ExtractorConfig{{1024, 16, 120'000'000}});
-  Collect sink;
-  uint64_t n = 0;
-  for (const ByteVector& f : frames) {
+// Frames fed one by one, numbered from 1, the clock 1 ms a frame.
+struct Feeder {
+  explicit Feeder(const ExtractorConfig& cfg) : ex(cfg) {}
+  void operator()(const ByteVector& f) {
     ++n;
     ex.process(parse::LinkType::kEthernet, parse::Bytes(f.data(), f.size()), n, n * 1000, sink);
   }
-  return {sink.seen, ex.stats()};
+  Extractor ex;
+  Collect sink;
+  uint64_t n = 0;
+};
+
+Outcome run(const std::vector<ByteVector>& frames) {
+  Feeder feed(ExtractorConfig{{1024, 16, 120'000'000}});
+  for (const ByteVector& f : frames) feed(f);
+  return {feed.sink.seen, feed.ex.stats()};
 }
 
 constexpr uint32_t kReassembled = 1u << kReassembledBit;
@@ -102,28 +111,55 @@ TEST(Extractor, TlsHelloSplitOverTwoSegmentsCompletesOnTheSecond) {
   EXPECT_EQ(r.seen[0], (Seen{5, "tls_sni", "pq.example.com", "", kReassembled}));
 }
 
+// Bare ACKs, FINs and RSTs carry no stream bytes and start no stream, so they look no flow up:
+// a conversation seen only from its ACKs and FINs creates no flow, and ACKs from the server
+// between the two halves of a split hello leave its reassembly alone.
+TEST(Extractor, SegmentsWithoutStreamBytesTouchNoFlow) {
+  Feeder feed(ExtractorConfig{{1024, 16, 120'000'000}});
+  Extractor& ex = feed.ex;
+  const uint64_t& n = feed.n;
+  const std::vector<Seen>& seen = feed.sink.seen;
+  TcpConversation quiet(tcp_base(40001, 443), 1000, 5000);
+  feed(quiet.client_ack());
+  feed(quiet.server_ack());
+  for (const ByteVector& f : quiet.close()) feed(f);
+  EXPECT_EQ(ex.flows().stats().created, 0u);
+  EXPECT_EQ(ex.stats().counters[kPackets], n);  // counted all the same
+
+  TcpConversation c(tcp_base(40000, 443), 1000, 5000);
+  for (const ByteVector& f : c.handshake()) feed(f);  // the SYN creates the flow
+  EXPECT_EQ(ex.flows().stats().created, 1u);
+  const ByteVector records = testing::tls_records(hello("pq.example.com", true));
+  const size_t cut[] = {900};
+  const std::vector<ByteVector> halves = c.client_send_split(records, cut);
+  feed(halves[0]);
+  feed(c.server_ack());
+  feed(c.server_ack());
+  feed(halves[1]);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], (Seen{n, "tls_sni", "pq.example.com", "", kReassembled}));
+  EXPECT_EQ(ex.flows().stats().created, 1u);
+}
+
 // A flow evicted while it holds a partial message returns its reassembly buffer: the table
 // knows which flows the extractor lent one (a TCP stream buffer, a QUIC assembler) without
 // reading every victim.
 TEST(Extractor, EvictedFlowsHoldingPartialMessagesReturnTheirBuffers) {
-  Extractor ex(ExtractorConfig{{8, 4, 120'000'000}});  // 8 flows: one probe window
-  Collect sink;
-  uint64_t n = 0;
-  auto feed = [&](const ByteVector& f) {
-    ++n;
-    ex.process(parse::LinkType::kEthernet, parse::Bytes(f.data(), f.size()), n, n * 1000, sink);
-  };
+  Feeder feed(ExtractorConfig{{8, 4, 120'000'000}});  // 8 flows: one probe window
+  Extractor& ex = feed.ex;
+  const std::vector<Seen>& seen = feed.sink.seen;
   TcpConversation c(tcp_base(40000, 443), 1000, 5000);
   for (const ByteVector& f : c.handshake()) feed(f);
   const ByteVector records = testing::tls_records(hello("pq.example.com", true));
   const size_t cut[] = {900};
   feed(c.client_send_split(records, cut)[0]);  // the first 900 bytes: kept in a buffer
   const ByteVector ch = hello("quic.example", true, false, true);
-  const auto first = initial({1, 2, 3, 4, 5, 6, 7, 8}, 0, 0,
-                             ByteVector(ch.begin(), ch.begin() + static_cast<ptrdiff_t>(ch.size() / 2)));
+  const auto first =
+      initial({1, 2, 3, 4, 5, 6, 7, 8}, 0, 0,
+              ByteVector(ch.begin(), ch.begin() + static_cast<ptrdiff_t>(ch.size() / 2)));
   feed(udp_frame(50001, 443, testing::quic_client_initial(first)).build());  // half a hello
   ASSERT_EQ(ex.flows().pool().in_use(), 2u);
-  ASSERT_TRUE(sink.seen.empty());
+  ASSERT_TRUE(seen.empty());
   for (uint16_t port = 1; port <= 16; ++port) {  // new flows push the two out
     TcpConversation other(tcp_base(static_cast<uint16_t>(41000 + port), 80), port, port);
     feed(other.handshake()[0]);
@@ -138,8 +174,8 @@ TEST(Extractor, EvictedFlowsHoldingPartialMessagesReturnTheirBuffers) {
 // a byte-wise fold.
 TEST(Extractor, SniFoldedToLowerCaseAtEveryLength) {
   std::mt19937 rng(29);
-  const char pool[] = {'A', 'Z', 'M', 'a', 'z', '@', '[', '`', '{', '.', '-', '0', '9',
-                       '\xc1', '\xda', '\xe1', '\x80', '\xff'};
+  const char pool[] = {'A', 'Z', 'M', 'a', 'z',    '@',    '[',    '`',    '{',
+                       '.', '-', '0', '9', '\xc1', '\xda', '\xe1', '\x80', '\xff'};
   std::vector<ByteVector> frames;
   std::vector<std::string> want;
   for (size_t len = 1; len <= 70; ++len) {
@@ -211,11 +247,14 @@ TEST(Extractor, EchIsFlagged) {
 TEST(Extractor, HttpPipelinedWithBodiesAndSplitHead) {
   TcpConversation c(tcp_base(40005, 8081), 1000, 5000);  // any port: HTTP is found by content
   std::vector<ByteVector> frames = c.handshake();
-  const std::string post = "POST /upload HTTP/1.1\r\nHost: Up.Example:8081\r\nContent-Length: 5\r\n\r\nGET /";
+  const std::string post =
+      "POST /upload HTTP/1.1\r\nHost: Up.Example:8081\r\nContent-Length: 5\r\n\r\nGET /";
   const std::string chunked =
-      "POST /c HTTP/1.1\r\nHost: c.example\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nGET\r\n0\r\n\r\n";
+      "POST /c HTTP/1.1\r\nHost: c.example\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n3\r\nGET\r\n0\r\n\r\n";
   const std::string get = "GET /a/b.jpg?x=1 HTTP/1.1\r\nHost: pics.example\r\n\r\n";
-  frames.push_back(c.client_send(bytes(post + chunked)));  // 4: body "GET /" must not look like a request
+  frames.push_back(
+      c.client_send(bytes(post + chunked)));  // 4: body "GET /" must not look like a request
   const std::string split = get;
   const size_t cut[] = {20};
   append(frames, c.client_send_split(bytes(split), cut));  // 5, 6
@@ -231,7 +270,8 @@ TEST(Extractor, HttpPipelinedWithBodiesAndSplitHead) {
 TEST(Extractor, ConnectTunnelThenTls) {
   TcpConversation c(tcp_base(40006, 3128), 1000, 5000);
   std::vector<ByteVector> frames = c.handshake();
-  frames.push_back(c.client_send(bytes("CONNECT tunnel.example:443 HTTP/1.1\r\nHost: tunnel.example:443\r\n\r\n")));
+  frames.push_back(c.client_send(
+      bytes("CONNECT tunnel.example:443 HTTP/1.1\r\nHost: tunnel.example:443\r\n\r\n")));
   frames.push_back(c.server_send(bytes("HTTP/1.1 200 Connection established\r\n\r\n")));
   frames.push_back(c.client_send(testing::tls_records(hello("inner.example"))));
   const Outcome r = run(frames);
@@ -248,7 +288,8 @@ TEST(Extractor, ServerDirectionsStopBeingProbed) {
   std::vector<ByteVector> frames = http.handshake();
   frames.push_back(http.client_send(bytes("GET /a HTTP/1.1\r\nHost: h.example\r\n\r\n")));
   frames.push_back(http.server_send(bytes("HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n")));
-  frames.push_back(http.server_send(bytes("GET /b HTTP/1.1\r\nHost: not-a-request.example\r\n\r\n")));
+  frames.push_back(
+      http.server_send(bytes("GET /b HTTP/1.1\r\nHost: not-a-request.example\r\n\r\n")));
 
   TcpConversation tls(tcp_base(40011, 443), 1000, 5000);
   append(frames, tls.handshake());
@@ -272,7 +313,8 @@ TEST(Extractor, ServerDirectionsStopBeingProbed) {
 TEST(Extractor, MidRequestResyncDoesNotInventARequest) {
   // Picked up mid-stream: the segment starts inside a request line ("T /x" after a lost "GE").
   TcpConversation c(tcp_base(40007, 80), 1000, 5000);
-  const std::vector<ByteVector> frames = {c.client_send(bytes("T /x HTTP/1.1\r\nHost: h.example\r\n\r\n"))};
+  const std::vector<ByteVector> frames = {
+      c.client_send(bytes("T /x HTTP/1.1\r\nHost: h.example\r\n\r\n"))};
   EXPECT_TRUE(run(frames).seen.empty());
 }
 
@@ -295,8 +337,9 @@ TEST(Extractor, DnsOverTcpTwoMessagesInOneSegmentAndOneSplit) {
   const ByteVector second = testing::dns_tcp_frame(testing::dns_query(2, "Two.Example"));
   two.insert(two.end(), second.begin(), second.end());
   frames.push_back(c.client_send(two));  // 4
-  const size_t cut[] = {1};               // even the length prefix is split
-  append(frames, c.client_send_split(testing::dns_tcp_frame(testing::dns_query(3, "three.example")), cut));
+  const size_t cut[] = {1};              // even the length prefix is split
+  append(frames,
+         c.client_send_split(testing::dns_tcp_frame(testing::dns_query(3, "three.example")), cut));
   const Outcome r = run(frames);
   const std::vector<Seen> want = {{4, "dns", "one.example", "", 0},
                                   {4, "dns", "two.example", "", 0},
@@ -307,20 +350,27 @@ TEST(Extractor, DnsOverTcpTwoMessagesInOneSegmentAndOneSplit) {
 TEST(Extractor, UdpDnsPortsHeuristicAndNetbios) {
   const std::vector<ByteVector> frames = {
       udp_frame(40000, 53, testing::dns_query(1, "port53.example")).build(),
-      udp_frame(40000, 443, testing::dns_query(0x8001, "dnscrypt.example")).build(),  // QUIC-looking ID
-      udp_frame(137, 137, testing::dns_query(2, "netbios.example")).build(),        // NBNS: not DNS
+      udp_frame(40000, 443, testing::dns_query(0x8001, "dnscrypt.example"))
+          .build(),                                                           // QUIC-looking ID
+      udp_frame(137, 137, testing::dns_query(2, "netbios.example")).build(),  // NBNS: not DNS
       udp_frame(40000, 53, testing::dns_response(3, "answer.example", "192.0.2.1")).build(),
       udp_frame(40000, 9999, bytes("not dns at all, just bytes")).build(),
   };
   const Outcome r = run(frames);
-  const std::vector<Seen> want = {{1, "dns", "port53.example", "", 0}, {2, "dns", "dnscrypt.example", "", 0}};
+  const std::vector<Seen> want = {{1, "dns", "port53.example", "", 0},
+                                  {2, "dns", "dnscrypt.example", "", 0}};
   EXPECT_EQ(r.seen, want);
 }
 
 TEST(Extractor, SsdpSearchReportedNotifyIgnored) {
   const std::vector<ByteVector> frames = {
-      udp_frame(50000, 1900, bytes("M-SEARCH * HTTP/1.1\r\nHost: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n\r\n")).build(),
-      udp_frame(1900, 1900, bytes("NOTIFY * HTTP/1.1\r\nHost: 239.255.255.250:1900\r\nNTS: ssdp:alive\r\n\r\n")).build(),
+      udp_frame(50000, 1900,
+                bytes("M-SEARCH * HTTP/1.1\r\nHost: 239.255.255.250:1900\r\nMAN: "
+                      "\"ssdp:discover\"\r\n\r\n"))
+          .build(),
+      udp_frame(1900, 1900,
+                bytes("NOTIFY * HTTP/1.1\r\nHost: 239.255.255.250:1900\r\nNTS: ssdp:alive\r\n\r\n"))
+          .build(),
   };
   const Outcome r = run(frames);
   ASSERT_EQ(r.seen.size(), 1u);
@@ -331,8 +381,10 @@ TEST(Extractor, QuicHelloOverTwoInitialsInReverseOrder) {
   const ByteVector ch = hello("quic.example", true, false, true);
   const size_t half = ch.size() / 2;
   const ByteVector dcid = {1, 2, 3, 4, 5, 6, 7, 8};
-  const auto first = initial(dcid, 0, 0, ByteVector(ch.begin(), ch.begin() + static_cast<ptrdiff_t>(half)));
-  const auto second = initial(dcid, 1, half, ByteVector(ch.begin() + static_cast<ptrdiff_t>(half), ch.end()));
+  const auto first =
+      initial(dcid, 0, 0, ByteVector(ch.begin(), ch.begin() + static_cast<ptrdiff_t>(half)));
+  const auto second =
+      initial(dcid, 1, half, ByteVector(ch.begin() + static_cast<ptrdiff_t>(half), ch.end()));
   const std::vector<ByteVector> frames = {
       udp_frame(50001, 443, testing::quic_client_initial(second)).build(),
       udp_frame(50001, 443, testing::quic_client_initial(first)).build(),
@@ -346,8 +398,12 @@ TEST(Extractor, QuicHelloOverTwoInitialsInReverseOrder) {
 TEST(Extractor, QuicWithAnotherDcidOnTheSameTupleIsANewAttempt) {
   const ByteVector ch = hello("retry.example", false, false, true);
   const std::vector<ByteVector> frames = {
-      udp_frame(50002, 443, testing::quic_client_initial(initial({1, 1, 1, 1, 1, 1, 1, 1}, 0, 0, ch))).build(),
-      udp_frame(50002, 443, testing::quic_client_initial(initial({2, 2, 2, 2, 2, 2, 2, 2}, 0, 0, ch))).build()};
+      udp_frame(50002, 443,
+                testing::quic_client_initial(initial({1, 1, 1, 1, 1, 1, 1, 1}, 0, 0, ch)))
+          .build(),
+      udp_frame(50002, 443,
+                testing::quic_client_initial(initial({2, 2, 2, 2, 2, 2, 2, 2}, 0, 0, ch)))
+          .build()};
   const Outcome r = run(frames);
   ASSERT_EQ(r.seen.size(), 2u);
   EXPECT_EQ(r.seen[1].frame, 2u);
@@ -360,7 +416,10 @@ TEST(Extractor, GarbageNeverCrashesAndIsCounted) {
     frames.push_back(udp_frame(1000 + seed, 443, testing::pseudo_random_bytes(1200, seed)).build());
     ByteVector quicish = testing::pseudo_random_bytes(1200, seed + 1000u);
     quicish[0] = 0xc0;  // long header, Initial
-    quicish[1] = 0; quicish[2] = 0; quicish[3] = 0; quicish[4] = 1;  // version 1
+    quicish[1] = 0;
+    quicish[2] = 0;
+    quicish[3] = 0;
+    quicish[4] = 1;  // version 1
     frames.push_back(udp_frame(2000 + seed, 443, quicish).build());
   }
   const Outcome r = run(frames);
