@@ -139,8 +139,8 @@ void WorkerStage::prepare(parse::Bytes frame, PreparedFrame* out) const noexcept
   out->status = parse::decode_packet(parse::LinkType::kEthernet, frame, &out->info);
   out->hashed = false;  // the engine reuses its PreparedFrames burst after burst
   if (out->status == ParseStatus::kMalformed || out->info.family == parse::IpFamily::kNone) return;
-  // Keyed and hashed only when a table will be read: most UDP meets neither while no flow is
-  // decided (process() makes the key itself in the rare case it needs one then).
+  // Keyed and hashed only when a table will be read: most UDP and bare TCP ACKs meet neither
+  // while no flow is decided (process() makes the key itself in the rare case it needs one then).
   out->hashed = (out->status == ParseStatus::kOk && extract::Extractor::uses_flow(out->info)) ||
                 cache_.occupied() != 0;
   if (out->hashed) {

@@ -97,8 +97,9 @@ class Extractor {
   // Whether a TCP segment changes what its flow's byte stream holds: it has a payload, or it is
   // a SYN (which sets where the stream starts). A bare ACK, FIN or RST does neither, so its flow
   // is not looked up: not created, not refreshed, not reset when idle (the next segment that
-  // carries data does that, with the same result). On a busy link about half the TCP segments
-  // are bare ACKs.
+  // carries data does that). So a flow's idle time counts from its last data or SYN: keepalive
+  // ACKs alone do not keep a partial message (or an HTTP body's position) past the timeout. On
+  // a busy link about half the TCP segments are bare ACKs.
   static bool carries_stream(const parse::PacketInfo& pkt) noexcept {
     return !pkt.l4_payload.empty() || (pkt.tcp_flags & parse::tcp_flag::kSyn) != 0;
   }
@@ -108,10 +109,10 @@ class Extractor {
   // or from a DNS-family port, UDP that may be QUIC, and TCP towards the lower port (a client's
   // request). Bulk payloads (a server's data) are never read, so they are not fetched.
   void prefetch(const parse::PacketInfo& pkt, const FlowRef* ref) const noexcept;
-  // The second stage, for a burst whose prefetch() calls have all been issued: the flow's own
-  // lines, found through its slot (flow::FlowTable::prefetch_flow): the TCP direction the
-  // packet travels, or the QUIC state. And the rest of a TCP segment that opens a TLS
-  // handshake record, up to the record's end: a ClientHello's parse walks it line by line.
+  // The second stage, for a burst whose prefetch() calls have all been issued: the flow's line,
+  // found through its slot (flow::FlowTable::prefetch_flow), and for QUIC its cold state too.
+  // And the rest of a TCP segment that opens a TLS handshake record, up to the record's end: a
+  // ClientHello's parse walks it line by line.
   void prefetch_flow(const parse::PacketInfo& pkt, const FlowRef& ref) const noexcept;
 
   const ExtractStats& stats() const noexcept { return stats_; }

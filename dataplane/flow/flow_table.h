@@ -74,9 +74,9 @@ enum class StreamApp : uint8_t {
   kDone,           // nothing more to learn from this direction
 };
 
-// What a TCP direction needs at every segment that carries data. With the key, both directions fill
-// the flow's first cache line, so a segment of an established flow reads one line of flow state. A
-// message split over segments (a post-quantum ClientHello) is reassembled from that line alone.
+// What a TCP direction needs at every segment that carries data. With the key, both directions
+// fill the flow's one cache line, so a segment of an established flow reads one line of flow
+// state. A message split over segments (a post-quantum ClientHello) is reassembled from it alone.
 struct TcpDirection {
   uint32_t next_seq = 0;
   uint32_t buffer = kNoBuffer;  // index into the BufferPool while a message is partial
@@ -130,6 +130,8 @@ static_assert(sizeof(Flow) == 64, "the key and both TCP directions fill one line
 // bytes are not a reset Flow (tcp[].buffer 0 is a pool slot): lookup() resets every flow it
 // hands out, a never-used one too.
 static_assert(std::is_aggregate_v<Flow> && std::is_aggregate_v<FlowCold>);
+// Never destroyed: both live in calloc'd memory that is freed as bytes.
+static_assert(std::is_trivially_destructible_v<Flow> && std::is_trivially_destructible_v<FlowCold>);
 
 // Fixed pool of reassembly slots. Each slot holds either a stream buffer or a QUIC CRYPTO
 // assembler; an exhausted pool is a counted failure, never an allocation.
@@ -264,7 +266,6 @@ class FlowTable {
     uint32_t flow;       // index into flows_, given when the slot is first used, kept after
   };
   static_assert(sizeof(Slot) == 16 && std::is_trivial_v<Slot>);
-  static_assert(std::is_trivially_destructible_v<Flow>);
   void reset_flow(Flow& f) noexcept;
   // The slot a new key of this window takes: the first free one, else the least recently seen.
   uint32_t victim(uint32_t base) const noexcept {

@@ -857,5 +857,24 @@ TEST(WorkerStageBursts, AnotherFlowPreparedUnhashedKeepsItsOwnKey) {
             std::make_pair(counter_reason(kIpBlocked), counter_reason(kPassed)));
 }
 
+// A bare ACK reads no flow, so it is prepared unhashed while no flow is decided; when its flow's
+// hello, earlier in the same burst, is blocked, the ACK must still be keyed at its turn and
+// dropped by the verdict cache.
+TEST(WorkerStageBursts, ABareAckAfterItsBlockedHelloInTheBurstIsDropped) {
+  TcpConversation conv(tcp(kServer, 49001, 443), 1000, 5000);
+  const ByteVector hello = conv.client_send(tls_hello("cdn.blocked.example"));
+  const ByteVector ack = conv.server_ack();
+  TestRules rules;
+  Harness h;
+  WorkerStage::PreparedFrame p1, p2;
+  h.stage.prepare(parse::Bytes(hello.data(), hello.size()), &p1);
+  h.stage.prepare(parse::Bytes(ack.data(), ack.size()), &p2);
+  EXPECT_TRUE(p1.hashed);
+  EXPECT_FALSE(p2.hashed);
+  EXPECT_EQ(counter_reason(h.stage.process(p1, &rules, h.clock).reason), counter_reason(kBlocked));
+  EXPECT_EQ(counter_reason(h.stage.process(p2, &rules, h.clock).reason),
+            counter_reason(kFlowBlocked));
+}
+
 }  // namespace
 }  // namespace muhafiz::engine
