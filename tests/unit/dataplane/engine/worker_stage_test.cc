@@ -818,17 +818,19 @@ TEST(WorkerStageBursts, BurstsDecideAsFrameByFrame) {
   EXPECT_EQ(by_burst[hello_at + 2].reason, counter_reason(kFlowBlocked));
 }
 
-// Two datagrams in one burst that starts with no flow decided: both are prepared before the
-// first is processed, so neither is hashed (nothing to look up yet). The first goes to an
-// ip-listed destination and decides its flow. Returns the reasons the two were counted under.
+// Two frames in one burst that starts with no flow decided: both are prepared before the first
+// is processed, so a frame is hashed only if it reads the flow table itself (`first_hashed`;
+// datagrams and bare ACKs do not). The first decides its flow (an ip-listed destination, a
+// blocked hello). Returns the reasons the two were counted under.
 std::pair<std::string_view, std::string_view> two_in_a_burst(const ByteVector& first,
-                                                             const ByteVector& second) {
+                                                             const ByteVector& second,
+                                                             bool first_hashed = false) {
   TestRules rules;
   Harness h;
   WorkerStage::PreparedFrame p1, p2;
   h.stage.prepare(parse::Bytes(first.data(), first.size()), &p1);
   h.stage.prepare(parse::Bytes(second.data(), second.size()), &p2);
-  EXPECT_FALSE(p1.hashed);
+  EXPECT_EQ(p1.hashed, first_hashed);
   EXPECT_FALSE(p2.hashed);
   const std::string_view r1 = counter_reason(h.stage.process(p1, &rules, h.clock).reason);
   return {r1, counter_reason(h.stage.process(p2, &rules, h.clock).reason)};
@@ -863,17 +865,8 @@ TEST(WorkerStageBursts, AnotherFlowPreparedUnhashedKeepsItsOwnKey) {
 TEST(WorkerStageBursts, ABareAckAfterItsBlockedHelloInTheBurstIsDropped) {
   TcpConversation conv(tcp(kServer, 49001, 443), 1000, 5000);
   const ByteVector hello = conv.client_send(tls_hello("cdn.blocked.example"));
-  const ByteVector ack = conv.server_ack();
-  TestRules rules;
-  Harness h;
-  WorkerStage::PreparedFrame p1, p2;
-  h.stage.prepare(parse::Bytes(hello.data(), hello.size()), &p1);
-  h.stage.prepare(parse::Bytes(ack.data(), ack.size()), &p2);
-  EXPECT_TRUE(p1.hashed);
-  EXPECT_FALSE(p2.hashed);
-  EXPECT_EQ(counter_reason(h.stage.process(p1, &rules, h.clock).reason), counter_reason(kBlocked));
-  EXPECT_EQ(counter_reason(h.stage.process(p2, &rules, h.clock).reason),
-            counter_reason(kFlowBlocked));
+  EXPECT_EQ(two_in_a_burst(hello, conv.server_ack(), true),
+            std::make_pair(counter_reason(kBlocked), counter_reason(kFlowBlocked)));
 }
 
 }  // namespace
