@@ -44,7 +44,8 @@
 // generated; a mismatch prints the first difference and exits with status 3. Each timed
 // repetition (a fresh stage, setup replayed) checks the counter totals again.
 //
-// Flags besides Google Benchmark's: --worker_reps=N (3) repetitions per mix; --worker_scale=F
+// Flags besides Google Benchmark's: --worker_frame_pages=huge|small (huge): the frames in 2 MiB
+// pages, as mbufs are, or 4 KiB ones; --worker_reps=N (3) repetitions per mix; --worker_scale=F
 // (1) shrinks every mix for a quick try.
 //
 // Profiling the timed loops only: `perf record -D -1 --control=fifo:CTL,ACK -- env
@@ -56,6 +57,7 @@
 // (perf/run_worker_bench.sh).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -232,6 +234,9 @@ struct FrameExp {
 };
 
 // Frames packed one after the other, each starting on a 64-byte boundary (mbuf data does).
+constexpr size_t kHugePage = size_t{2} << 20;
+bool g_huge_frames = true;  // --worker_frame_pages
+
 class Frames {
  public:
   void reserve(size_t frames, size_t bytes) {
@@ -250,8 +255,16 @@ class Frames {
   }
   void finish() {  // the final buffer must not move again: align its start
     if (buf_.empty()) return;
+    // In 2 MiB pages, as a port's mbufs are (DPDK's mempools live in hugepages), unless
+    // --worker_frame_pages=small: then in 4 KiB pages, where walking hundreds of megabytes of
+    // frames adds a page walk to nearly every frame. The hint comes before the copy, whose
+    // first touch faults the pages in.
+    const size_t align = g_huge_frames ? kHugePage : 64;
+    const size_t len = (buf_.size() + align - 1) / align * align;
     aligned_ = std::unique_ptr<uint8_t[], void (*)(void*)>(
-        static_cast<uint8_t*>(std::aligned_alloc(64, (buf_.size() + 63) & ~size_t{63})), std::free);
+        static_cast<uint8_t*>(std::aligned_alloc(align, len)), std::free);
+    if (!aligned_) fail("out of memory for the frames");
+    if (g_huge_frames) madvise(aligned_.get(), len, MADV_HUGEPAGE);
     std::memcpy(aligned_.get(), buf_.data(), buf_.size());
     bytes_ = buf_.size();
     std::vector<uint8_t>().swap(buf_);
@@ -1006,6 +1019,10 @@ int main(int argc, char** argv) {
       reps = std::atoi(std::string(a.substr(14)).c_str());
     } else if (a.starts_with("--worker_scale=")) {
       scale = std::atof(std::string(a.substr(15)).c_str());
+    } else if (a == "--worker_frame_pages=small") {
+      g_huge_frames = false;
+    } else if (a == "--worker_frame_pages=huge") {
+      g_huge_frames = true;
     } else {
       args.push_back(argv[i]);
     }
