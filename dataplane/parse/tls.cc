@@ -113,16 +113,26 @@ ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
   // the one before.
   uint64_t seen_lo = 0, seen_hi = 0;
   bool after_psk = false;
+  // The list breaks: an extension header cut short, or an extension's data past the block. A
+  // server answers that with decode_error, so no connection follows; but a name read before the
+  // break is kept, flagged, as Wireshark reports it (blocking a hello that fails anyway costs
+  // nothing, and fuzzed or cut hellos in captures still name their server).
+  const auto broken = [out, &count]() noexcept {
+    if (!out->has_sni) return ParseStatus::kMalformed;
+    out->anomalies |= kTlsExtensionsBroken;
+    out->extension_count = static_cast<uint16_t>(count);
+    return ParseStatus::kOk;
+  };
   while (p != end) {
     if (count == kMaxTlsExtensions) {
       out->anomalies |= kTlsOverLimit;
       return ParseStatus::kMalformed;
     }
-    if (end - p < 4) return ParseStatus::kMalformed;  // extension_type, extension_data length
+    if (end - p < 4) return broken();  // extension_type, extension_data length
     const auto type = static_cast<uint16_t>((p[0] << 8) | p[1]);
     const size_t len = (size_t{p[2]} << 8) | p[3];
     p += 4;
-    if (static_cast<size_t>(end - p) < len) return ParseStatus::kMalformed;
+    if (static_cast<size_t>(end - p) < len) return broken();
     const ByteReader body(p, len);
     p += len;
 
@@ -148,7 +158,13 @@ ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
         st = parse_server_name(body, out);
         break;
       case tls_ext::kAlpn:
-        st = parse_alpn(body, out);
+        // Its own lengths broken (or past our cap) while the extension's framing holds: the
+        // walk goes on, so the SNI is still read, as a server that never parses ALPN would
+        // read it. Rejecting the hello would let a broken ALPN hide any name from the filter.
+        if (parse_alpn(body, out) != ParseStatus::kOk) {
+          out->anomalies |= kTlsAlpnMalformed;
+          out->alpn_first = {};
+        }
         break;
       case tls_ext::kEncryptedClientHello:
         out->has_ech = true;

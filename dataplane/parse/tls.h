@@ -51,6 +51,10 @@ inline constexpr uint16_t kEncryptedClientHello = 0xfe0d;  // draft-ietf-tls-esn
 // ClientHello anomalies: one X-macro so the flag, its name and its counter come from one place.
 // Structural errors a server must answer with decode_error (RFC 8446 §6.2) are kMalformed
 // without a bit; the bits mark oddities a lenient server may accept, and the caps we enforce.
+// Two structural errors are only flagged: a broken ALPN inside an intact extension, which a
+// server that does not parse ALPN never sees (alpn_malformed; the rest of the hello is read),
+// and an extension list that breaks after the SNI was read (extensions_broken; the name is
+// kept, as Wireshark keeps it).
 #define MUHAFIZ_TLS_ANOMALIES(X)                                                               \
   X(kTlsSniMultipleNames, "sni_multiple_names")    /* several names: first host_name used */   \
   X(kTlsSniNonHostName, "sni_non_host_name")       /* name_type other than host_name(0) */     \
@@ -61,13 +65,15 @@ inline constexpr uint16_t kEncryptedClientHello = 0xfe0d;  // draft-ietf-tls-esn
   X(kTlsPskNotLast, "psk_not_last")                /* RFC 8446 §4.2.11: must be the last */   \
   X(kTlsUnusualVersion, "unusual_version")         /* legacy_version not 0x0301-0x0303 */      \
   X(kTlsTooLong, "too_long")                       /* over kMaxClientHelloLen: kMalformed */   \
-  X(kTlsOverLimit, "over_limit")                   /* extensions/names/ALPN cap: kMalformed */
+  X(kTlsOverLimit, "over_limit")                   /* extensions/names cap: kMalformed */      \
+  X(kTlsAlpnMalformed, "alpn_malformed")           /* ALPN broken or over cap: ignored */      \
+  X(kTlsExtensionsBroken, "extensions_broken")     /* list breaks after the SNI: name kept */
 
 enum class TlsAnomalyIndex : uint8_t {
 #define MUHAFIZ_X(name, text) name,
   MUHAFIZ_TLS_ANOMALIES(MUHAFIZ_X)
 #undef MUHAFIZ_X
-  kCount
+      kCount
 };
 inline constexpr size_t kTlsAnomalyCount = static_cast<size_t>(TlsAnomalyIndex::kCount);
 static_assert(kTlsAnomalyCount <= 32, "ClientHello::anomalies is 32 bits");

@@ -318,8 +318,9 @@ TEST(TlsClientHello, LengthsAndFieldsAtEachLevel) {
        0},
       {"extensions past the message", kOffExtensionsLen, 2, 0xffff, ParseStatus::kMalformed, 0},
       {"extensions one byte over", kOffExtensionsLen, 2, 128, ParseStatus::kMalformed, 0},
-      {"extensions one byte short: last one overruns", kOffExtensionsLen, 2, 126,
-       ParseStatus::kMalformed, kTlsTrailingBytes},
+      // A list that breaks after the SNI keeps the name, flagged; before it, nothing is read.
+      {"extensions one byte short: last one overruns", kOffExtensionsLen, 2, 126, ParseStatus::kOk,
+       kTlsTrailingBytes | kTlsExtensionsBroken},
       {"extensions end before supported_versions", kOffExtensionsLen, 2, 118, ParseStatus::kOk,
        kTlsTrailingBytes},
       {"server_name data past the block", kOffSniExtLen, 2, 0xffff, ParseStatus::kMalformed, 0},
@@ -331,12 +332,16 @@ TEST(TlsClientHello, LengthsAndFieldsAtEachLevel) {
       {"host_name past everything", kOffSniNameLen, 2, 0xffff, ParseStatus::kMalformed, 0},
       {"name_type 1 instead of host_name", kOffSniNameType, 1, 1, ParseStatus::kOk,
        kTlsSniNonHostName},
-      {"ALPN list empty", kOffAlpnListLen, 2, 0, ParseStatus::kMalformed, 0},
-      {"ALPN list one over", kOffAlpnListLen, 2, 13, ParseStatus::kMalformed, 0},
-      {"ALPN empty protocol name", kOffAlpnFirstLen, 1, 0, ParseStatus::kMalformed, 0},
-      {"ALPN protocol past the list", kOffAlpnFirstLen, 1, 0xff, ParseStatus::kMalformed, 0},
-      {"supported_versions data past the block", kOffSupportedVersions + 2, 2, 6,
-       ParseStatus::kMalformed, 0},
+      // A broken ALPN inside an intact extension is flagged and skipped: the hello is read.
+      {"ALPN list empty", kOffAlpnListLen, 2, 0, ParseStatus::kOk, kTlsAlpnMalformed},
+      {"ALPN list one over", kOffAlpnListLen, 2, 13, ParseStatus::kOk, kTlsAlpnMalformed},
+      {"ALPN list past everything", kOffAlpnListLen, 2, 0xb889, ParseStatus::kOk,
+       kTlsAlpnMalformed},
+      {"ALPN empty protocol name", kOffAlpnFirstLen, 1, 0, ParseStatus::kOk, kTlsAlpnMalformed},
+      {"ALPN protocol past the list", kOffAlpnFirstLen, 1, 0xff, ParseStatus::kOk,
+       kTlsAlpnMalformed},
+      {"supported_versions data past the block", kOffSupportedVersions + 2, 2, 6, ParseStatus::kOk,
+       kTlsExtensionsBroken},
   };
   for (const Mutation& m : cases) {
     Buf msg = hello;
@@ -630,10 +635,52 @@ TEST(TlsClientHello, AlpnProtocolCap) {
   Buf held = client_hello(spec);  // the results view it
   ASSERT_EQ(parse(held, &ch), ParseStatus::kOk);
   EXPECT_EQ(ch.alpn_first, "p0");
-  spec.extensions = {alpn_of(kMaxTlsAlpnProtocols + 1)};
+  spec.extensions = {server_name({{0, "cap.example"}}), alpn_of(kMaxTlsAlpnProtocols + 1)};
+  held = client_hello(spec);
+  EXPECT_EQ(parse(held, &ch), ParseStatus::kOk);  // over the cap: the ALPN is dropped, not the SNI
+  EXPECT_EQ(ch.anomalies, kTlsOverLimit | kTlsAlpnMalformed);
+  EXPECT_EQ(ch.sni, "cap.example");
+  EXPECT_TRUE(ch.alpn_first.empty());
+}
+
+// A hello whose ALPN lengths do not hold inside an intact extension (nDPI's tls_invalid_reads
+// capture has one, after the SNI) still names its server, on either side of the ALPN: a server
+// that never parses ALPN answers it, so the filter must read the name.
+TEST(TlsClientHello, BrokenAlpnHidesNoName) {
+  const Buf broken = {0xb8, 0x89, 0x02, 'h', '2', 0x08, 'h', 't', 't', 'p', '/'};  // list: 47,241
+  for (const bool alpn_before : {true, false}) {
+    HelloSpec spec;
+    spec.extensions = {server_name({{0, "hidden.example"}}), extension(tls_ext::kAlpn, broken),
+                       extension(tls_ext::kPadding, Buf(3, 0))};
+    if (alpn_before) std::swap(spec.extensions[0], spec.extensions[1]);
+    const Buf held = client_hello(spec);
+    ClientHello ch;
+    ASSERT_EQ(parse(held, &ch), ParseStatus::kOk) << alpn_before;
+    EXPECT_EQ(ch.sni, "hidden.example") << alpn_before;
+    EXPECT_EQ(ch.anomalies, kTlsAlpnMalformed) << alpn_before;
+    EXPECT_TRUE(ch.alpn_first.empty()) << alpn_before;
+    EXPECT_EQ(ch.extension_count, 3) << alpn_before;  // the walk went on past it
+  }
+}
+
+// The shape of nDPI's tls_invalid_reads capture: the SNI, a broken ALPN, then bytes that break
+// the extension list itself. No server would answer it, but Wireshark reports the name and so
+// do we, flagged. The same break before the SNI leaves no name: the hello is malformed.
+TEST(TlsClientHello, AListThatBreaksAfterTheSniKeepsTheName) {
+  const Buf alpn_broken = extension(tls_ext::kAlpn, {0xb8, 0x89, 0xa5, 0x2f, 0x56, 0x35});
+  const Buf cut = {0x47, 0xe3, 0x4f, 0xc6, 0x94, 0x35};  // type 0x47e3, 20,422 bytes, 2 sent
+  HelloSpec spec;
+  spec.extensions = {server_name({{0, "e.crashlytics.example"}}), alpn_broken, cut};
+  Buf held = client_hello(spec);
+  ClientHello ch;
+  ASSERT_EQ(parse(held, &ch), ParseStatus::kOk);
+  EXPECT_EQ(ch.sni, "e.crashlytics.example");
+  EXPECT_EQ(ch.anomalies, kTlsAlpnMalformed | kTlsExtensionsBroken);
+  EXPECT_EQ(ch.extension_count, 2);  // the two whole ones
+  spec.extensions = {alpn_broken, cut, server_name({{0, "e.crashlytics.example"}})};
   held = client_hello(spec);
   EXPECT_EQ(parse(held, &ch), ParseStatus::kMalformed);
-  EXPECT_EQ(ch.anomalies, kTlsOverLimit);
+  EXPECT_FALSE(ch.has_sni);
 }
 
 TEST(TlsClientHello, AlpnEmptyNamesAndLists) {
@@ -641,10 +688,13 @@ TEST(TlsClientHello, AlpnEmptyNamesAndLists) {
   ClientHello ch;
   spec.extensions = {alpn({"h2", ""})};  // RFC 7301 §3.1: empty names are not allowed
   Buf held = client_hello(spec);
-  EXPECT_EQ(parse(held, &ch), ParseStatus::kMalformed);
-  spec.extensions = {alpn({})};  // ProtocolNameList<2..2^16-1>
+  EXPECT_EQ(parse(held, &ch), ParseStatus::kOk);
+  EXPECT_EQ(ch.anomalies, kTlsAlpnMalformed);
+  EXPECT_TRUE(ch.alpn_first.empty());  // "h2" came from a list that does not hold
+  spec.extensions = {alpn({})};        // ProtocolNameList<2..2^16-1>
   held = client_hello(spec);
-  EXPECT_EQ(parse(held, &ch), ParseStatus::kMalformed);
+  EXPECT_EQ(parse(held, &ch), ParseStatus::kOk);
+  EXPECT_EQ(ch.anomalies, kTlsAlpnMalformed);
   spec.extensions = {alpn({"http/1.1"})};
   held = client_hello(spec);
   ASSERT_EQ(parse(held, &ch), ParseStatus::kOk);
