@@ -65,7 +65,7 @@ inline constexpr uint16_t kEncryptedClientHello = 0xfe0d;  // draft-ietf-tls-esn
   X(kTlsPskNotLast, "psk_not_last")                /* RFC 8446 §4.2.11: must be the last */   \
   X(kTlsUnusualVersion, "unusual_version")         /* legacy_version not 0x0301-0x0303 */      \
   X(kTlsTooLong, "too_long")                       /* over kMaxClientHelloLen: kMalformed */   \
-  X(kTlsOverLimit, "over_limit")                   /* extensions/names cap: kMalformed */      \
+  X(kTlsOverLimit, "over_limit")                   /* a cap; kMalformed but for ALPN's */      \
   X(kTlsAlpnMalformed, "alpn_malformed")           /* ALPN broken or over cap: ignored */      \
   X(kTlsExtensionsBroken, "extensions_broken")     /* list breaks after the SNI: name kept */
 
@@ -121,7 +121,9 @@ struct ClientHello {
 // `msg` starts at the handshake header (msg_type 1, uint24 length) and holds at least the whole
 // message; bytes after it are ignored. QUIC CRYPTO streams give exactly this form.
 // kNotApplicable: msg_type is not ClientHello. kNeedMore: `msg` ends before the message does.
-// kMalformed: a length or field is invalid, or a cap is exceeded (see the anomaly bits).
+// kMalformed: a length or field is invalid, or a cap is exceeded (see the anomaly bits), except
+// a broken or over-cap ALPN (kOk, alpn_malformed) and an extension list that breaks after the
+// SNI (kOk, extensions_broken).
 // A ClientHello without extensions (SSL 3.0, RFC 6101 §5.6.1.2) is valid, with has_sni false.
 ParseStatus parse_client_hello(Bytes msg, ClientHello* out) noexcept;
 
