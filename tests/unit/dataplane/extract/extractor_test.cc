@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -109,6 +110,29 @@ TEST(Extractor, TlsHelloSplitOverTwoSegmentsCompletesOnTheSecond) {
   const Outcome r = run(frames);
   ASSERT_EQ(r.seen.size(), 1u);
   EXPECT_EQ(r.seen[0], (Seen{5, "tls_sni", "pq.example.com", "", kReassembled}));
+}
+
+// A hello whose ALPN list length overruns its extension (as in nDPI's tls_invalid_reads
+// capture) still names its server: the observation carries the anomaly flag, and the hello is
+// not counted malformed.
+TEST(Extractor, HelloWithABrokenAlpnIsReportedFlagged) {
+  testing::ClientHelloSpec spec;
+  spec.sni = "broken.example";
+  spec.alpn = {"h2"};
+  ByteVector ch = testing::client_hello(spec);
+  // ALPN: type 16, 5 bytes, list of 3 = "h2". The list length becomes 47,241.
+  const ByteVector alpn = {0x00, 0x10, 0x00, 0x05, 0x00, 0x03, 0x02, 'h', '2'};
+  const auto at = std::search(ch.begin(), ch.end(), alpn.begin(), alpn.end());
+  ASSERT_NE(at, ch.end());
+  at[4] = 0xb8;
+  at[5] = 0x89;
+  TcpConversation c(tcp_base(40002, 443), 1000, 5000);
+  std::vector<ByteVector> frames = c.handshake();
+  frames.push_back(c.client_send(testing::tls_records(ch)));
+  const Outcome r = run(frames);
+  ASSERT_EQ(r.seen.size(), 1u);
+  EXPECT_EQ(r.seen[0], (Seen{4, "tls_sni", "broken.example", "", kAnomaly}));
+  EXPECT_EQ(r.stats.counters[kTlsMalformed], 0u);
 }
 
 // Bare ACKs, FINs and RSTs carry no stream bytes and start no stream, so they look no flow up:
