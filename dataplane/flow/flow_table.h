@@ -114,11 +114,10 @@ struct alignas(64) FlowCold {
 };
 
 // A flow's state, one cache line: the key and both directions, what every TCP segment that
-// carries data (or a SYN) reads.
-// Whether a slot is used and when it was last seen live in the table's compact slot array, so
-// probing never reads the state of flows it passes over. The cold state lives apart so the
-// flows are dense: 65,536 of them fill 4 MiB, not 16, and a table's worth of established flows
-// stays in a core's L2 or close to it.
+// carries data (or a SYN) reads. Whether a slot is used and when it was last seen live in the
+// table's compact slot array, so probing never reads the state of flows it passes over. The
+// cold state lives apart so the flows are dense: 65,536 of them fill 4 MiB, not 16, and a
+// table's worth of established flows stays in a core's L2 or close to it.
 struct alignas(64) Flow {
   FlowKey key;
   bool cold_ready = false;   // the flow's FlowCold was reset for it; else its bytes are stale
