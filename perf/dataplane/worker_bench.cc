@@ -233,10 +233,10 @@ struct FrameExp {
   uint8_t replies = 0;
 };
 
-// Frames packed one after the other, each starting on a 64-byte boundary (mbuf data does).
 constexpr size_t kHugePage = size_t{2} << 20;
 bool g_huge_frames = true;  // --worker_frame_pages
 
+// Frames packed one after the other, each starting on a 64-byte boundary (mbuf data does).
 class Frames {
  public:
   void reserve(size_t frames, size_t bytes) {
@@ -1019,10 +1019,10 @@ int main(int argc, char** argv) {
       reps = std::atoi(std::string(a.substr(14)).c_str());
     } else if (a.starts_with("--worker_scale=")) {
       scale = std::atof(std::string(a.substr(15)).c_str());
-    } else if (a == "--worker_frame_pages=small") {
-      g_huge_frames = false;
-    } else if (a == "--worker_frame_pages=huge") {
-      g_huge_frames = true;
+    } else if (a.starts_with("--worker_frame_pages=")) {
+      const std::string_view pages = a.substr(21);
+      if (pages != "huge" && pages != "small") fail("--worker_frame_pages must be huge or small");
+      g_huge_frames = pages == "huge";
     } else {
       args.push_back(argv[i]);
     }
