@@ -267,13 +267,18 @@ class FlowTable {
   static_assert(sizeof(Slot) == 16 && std::is_trivial_v<Slot>);
   void reset_flow(Flow& f) noexcept;
   // The slot a new key of this window takes: the first free one, else the least recently seen.
+  // The oldest time so far is kept in a register: reading slots_[v].last_seen at each step
+  // made every compare wait for the load of the slot the step before had picked.
   uint32_t victim(uint32_t base) const noexcept {
     uint32_t v = base & mask_;
+    uint64_t oldest = slots_[v].last_seen;
     for (uint32_t i = 0; i < kProbeWindow; ++i) {
       const uint32_t idx = (base + i) & mask_;
       const Slot& s = slots_[idx];
       if (s.sig == kFreeSlot) return idx;
-      if (s.last_seen < slots_[v].last_seen) v = idx;
+      const bool older = s.last_seen < oldest;  // selects, not a branch: the order is random
+      oldest = older ? s.last_seen : oldest;
+      v = older ? idx : v;
     }
     return v;
   }
