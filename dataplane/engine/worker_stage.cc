@@ -186,8 +186,9 @@ Decision WorkerStage::process(const PreparedFrame& f, MatchSource* rules,
   const CachedFlow* cached = nullptr;
   if (cache_.occupied() != 0) {
     flow::FlowKey scratch;
-    const flow::FlowKey& key = key_of(f, &scratch);
-    cached = cache_.find(key, f.hashed ? f.flow.hash : flow::hash_flow_key(key), now.mono_us);
+    uint64_t hash = 0;
+    const flow::FlowKey& key = key_of(f, &scratch, &hash);
+    cached = cache_.find(key, hash, now.mono_us);
   }
   if (cached != nullptr && cached->verdict == FlowVerdict::kBlocked) {
     if (cfg_.mode == Mode::kTap) counters_.count(kTapAfterBlock);
@@ -237,10 +238,14 @@ Decision WorkerStage::process(const PreparedFrame& f, MatchSource* rules,
   return finish({});
 }
 
-const flow::FlowKey& WorkerStage::key_of(const PreparedFrame& f, flow::FlowKey* scratch) noexcept {
-  if (f.hashed) return f.flow.key;
+const flow::FlowKey& WorkerStage::key_of(const PreparedFrame& f, flow::FlowKey* scratch,
+                                         uint64_t* hash) noexcept {
+  if (f.hashed) {
+    if (hash != nullptr) *hash = f.flow.hash;
+    return f.flow.key;
+  }
   uint8_t dir = 0;
-  flow::make_flow_key(f.info, scratch, &dir);
+  flow::make_flow_key(f.info, scratch, &dir, hash);
   return *scratch;
 }
 

@@ -151,8 +151,10 @@ class WorkerStage {
             uint8_t flags, std::string_view host, std::string_view path) noexcept;
   void block(Packet& p, BlockKind kind, rules::Action action, std::string_view host) noexcept;
   bool check_ip(Packet& p, const PreparedFrame& f, const CachedFlow* cached) noexcept;
-  // The frame's flow key: prepare()'s when it hashed one, else made into `scratch`.
-  static const flow::FlowKey& key_of(const PreparedFrame& f, flow::FlowKey* scratch) noexcept;
+  // The frame's flow key: prepare()'s when it hashed one, else made into `scratch`; with
+  // `hash`, its flow::hash_flow_key() too, taken from prepare() or computed with the key.
+  static const flow::FlowKey& key_of(const PreparedFrame& f, flow::FlowKey* scratch,
+                                     uint64_t* hash = nullptr) noexcept;
   bool add_reply(Packet& p, const action::ReplyResult& r, ReplyTarget target,
                  EngineCounter action) noexcept;
   uint64_t resource_failures() const noexcept;
