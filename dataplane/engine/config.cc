@@ -200,6 +200,11 @@ EngineConfig decode(const YAML::Node& root, const std::string& name) {
                         {F{"args", [&](N x, P q) { d.strings(x, q, kMaxEalArgs, &c.eal_args); }}});
             }},
           F{"workers", [&](N v, P p) { d.number(v, p, 1, kMaxWorkers, &c.workers); }},
+          F{"queue_spread",
+            [&](N v, P p) {
+              d.choice(v, p, {{"rss", QueueSpread::kRss}, {"device", QueueSpread::kDevice}},
+                       &c.queue_spread);
+            }},
           F{"dpdk",
             [&](N v, P p) {
               d.mapping(v, p,
@@ -365,6 +370,9 @@ std::string_view to_string(DnsReplyMode m) noexcept {
 std::string_view to_string(TapInject t) noexcept {
   return t == TapInject::kMirrorPort ? "mirror_port" : "second_port";
 }
+std::string_view to_string(QueueSpread q) noexcept {
+  return q == QueueSpread::kRss ? "rss" : "device";
+}
 
 bool is_pci_address(std::string_view d) noexcept {
   // [DDDD:]BB:DD.F with hex digits (the PCI address form EAL's -a takes).
@@ -517,7 +525,7 @@ std::string describe(const EngineConfig& c) {
   if (c.mode == Mode::kTap) o << "tap.inject: " << to_string(c.tap_inject) << "\n";
   o << "eal.args:";
   for (const std::string& a : c.eal_args) o << " " << a;
-  o << "\nworkers: " << c.workers << "\n"
+  o << "\nworkers: " << c.workers << ", queue_spread: " << to_string(c.queue_spread) << "\n"
     << "dpdk: rx_descriptors " << c.rx_descriptors << ", tx_descriptors " << c.tx_descriptors
     << ", mbufs " << (c.mbufs == 0 ? std::string("auto") : std::to_string(c.mbufs))
     << ", mbuf_cache " << c.mbuf_cache << ", tx_flush_us " << c.tx_flush_us << "\n"

@@ -31,11 +31,24 @@ enum class TapInject : uint8_t {
   kMirrorPort,  // replies leave through the mirror port itself
   kSecondPort,  // replies leave through ports[1]
 };
+// How a port's packets reach the workers' queues (worker w polls queue w of every port).
+enum class QueueSpread : uint8_t {
+  // The engine configures RSS with a symmetric key on ports that have it; a port without RSS
+  // gets one queue, so one worker.
+  kRss,
+  // Ports without RSS spread the packets over their queues themselves, each flow (both
+  // directions) to one queue: net_af_packet with qpairs=N (the kernel's PACKET_FANOUT_HASH,
+  // which hashes a flow's two directions alike), net_ring ports fed by a program that does,
+  // net_pcap with one capture per queue split by flow. Every queue is polled, so these ports
+  // must offer exactly `workers` queues. Ports with RSS still get the symmetric key.
+  kDevice,
+};
 
 std::string_view to_string(Mode m) noexcept;
 std::string_view to_string(FailMode m) noexcept;
 std::string_view to_string(DnsReplyMode m) noexcept;
 std::string_view to_string(TapInject t) noexcept;
+std::string_view to_string(QueueSpread q) noexcept;
 
 inline constexpr size_t kMaxPorts = 2;       // inline: subscriber + upstream; tap: mirror + inject
 inline constexpr uint32_t kMaxWorkers = 64;  // worker lcores (counters are per lcore)
@@ -57,6 +70,7 @@ struct EngineConfig {
 
   std::vector<std::string> eal_args = {"--in-memory"};  // before the --vdev / -a the ports add
   uint32_t workers = 1;  // worker lcores; the EAL core list needs workers + 1 lcores
+  QueueSpread queue_spread = QueueSpread::kRss;
   uint32_t rx_descriptors = 1024;
   uint32_t tx_descriptors = 1024;
   uint32_t mbufs = 0;  // 0: sized from ports, queues, descriptors and workers

@@ -304,7 +304,11 @@ Engine::Engine(EngineConfig cfg) : s_(std::make_unique<State>()) {
   }
 
   e.ports = probe_ports(c);
-  e.queues = queues_for(e.ports, c.workers);
+  e.queues = queues_for(e.ports, c.workers, c.queue_spread);
+  if (const std::string problem = queue_problem(e.ports, c.workers, c.queue_spread, e.queues);
+      !problem.empty()) {
+    throw EngineError(problem);
+  }
   if (e.queues < c.workers) {
     std::string no_rss;
     for (const PortInfo& p : e.ports) {
@@ -312,7 +316,10 @@ Engine::Engine(EngineConfig cfg) : s_(std::make_unique<State>()) {
     }
     MUHAFIZ_ENGINE_LOG(WARNING, "%u of %u workers used: %s\n", e.queues, c.workers,
                        no_rss.empty() ? "the ports offer fewer queues"
-                                      : ("no RSS on " + no_rss + ": one queue").c_str());
+                                      : ("no RSS on " + no_rss +
+                                         ": one queue (queue_spread: device if the device "
+                                         "spreads flows over its queues itself)")
+                                            .c_str());
   }
   e.rx_ports = c.mode == Mode::kInline ? 2 : 1;
   e.inject_port = c.mode == Mode::kTap && c.tap_inject == TapInject::kSecondPort ? 1 : 0;

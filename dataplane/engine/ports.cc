@@ -75,15 +75,46 @@ std::vector<PortInfo> probe_ports(const EngineConfig& cfg) {
     p.socket = std::max(0, rte_eth_dev_socket_id(p.id));
     p.max_queues = std::max<uint16_t>(1, std::min(info.max_rx_queues, info.max_tx_queues));
     p.rss = info.flow_type_rss_offloads != 0 && p.max_queues > 1;
+    p.rx_queues = std::max<uint16_t>(1, info.max_rx_queues);
     out.push_back(std::move(p));
   }
   return out;
 }
 
-uint16_t queues_for(const std::vector<PortInfo>& ports, uint32_t workers) {
+bool queues_are_sources(const PortInfo& port) noexcept {
+  return port.driver == "net_pcap" || port.driver == "net_af_packet" || port.driver == "net_ring";
+}
+
+uint16_t queues_for(const std::vector<PortInfo>& ports, uint32_t workers, QueueSpread spread) {
   uint32_t q = workers;
-  for (const PortInfo& p : ports) q = std::min<uint32_t>(q, p.rss ? p.max_queues : 1);
+  for (const PortInfo& p : ports) {
+    q = std::min<uint32_t>(q, p.rss || spread == QueueSpread::kDevice ? p.max_queues : 1);
+  }
   return static_cast<uint16_t>(std::max<uint32_t>(q, 1));
+}
+
+std::string queue_problem(const std::vector<PortInfo>& ports, uint32_t workers, QueueSpread spread,
+                          uint16_t queues) {
+  auto port = [](const PortInfo& p) { return "port '" + p.name + "' (" + p.driver + ")"; };
+  const std::string w = std::to_string(workers);
+  for (const PortInfo& p : ports) {
+    if (spread == QueueSpread::kDevice && !p.rss && p.max_queues < workers) {
+      return port(p) + " offers " + std::to_string(p.max_queues) +
+             " queue pair(s), but queue_spread: device polls one per worker (workers: " + w +
+             "): give it " + w +
+             " (net_af_packet: qpairs=N; net_pcap: one rx_pcap and one tx_pcap per worker), or "
+             "lower workers";
+    }
+  }
+  for (const PortInfo& p : ports) {
+    if (queues_are_sources(p) && !p.rss && p.rx_queues > queues) {
+      return port(p) + " receives on " + std::to_string(p.rx_queues) + " queues but " +
+             std::to_string(queues) + " would be polled, so packets on the others would never " +
+             "be read: set " + (spread == QueueSpread::kDevice ? "" : "queue_spread: device and ") +
+             "workers: " + std::to_string(p.rx_queues) + ", or give the device one queue";
+    }
+  }
+  return "";
 }
 
 uint32_t mempool_size(const EngineConfig& cfg, size_t ports, uint16_t queues) {
@@ -123,7 +154,7 @@ void start_port(PortInfo& p, uint16_t queues, const EngineConfig& cfg, rte_mempo
   rte_eth_conf conf{};
   std::vector<uint8_t> key =
       symmetric_rss_key(info.hash_key_size != 0 ? info.hash_key_size : kDefaultRssKeyLen);
-  if (queues > 1) {
+  if (queues > 1 && p.rss) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_key = key.data();
     conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<uint8_t>(key.size());
@@ -162,11 +193,16 @@ void start_port(PortInfo& p, uint16_t queues, const EngineConfig& cfg, rte_mempo
                        rte_error(rc).c_str());
   }
   p.queues = queues;
-  if (queues > 1) {
+  if (queues > 1 && p.rss) {
     MUHAFIZ_ENGINE_LOG(
         INFO,
         "port %s (%s): %u queues, RSS with a symmetric %zu-byte Toeplitz key, %u/%u descriptors\n",
         p.name.c_str(), p.driver.c_str(), queues, key.size(), rxd, txd);
+  } else if (queues > 1) {
+    MUHAFIZ_ENGINE_LOG(INFO,
+                       "port %s (%s): %u queues, spread by the device (queue_spread: device), "
+                       "%u/%u descriptors\n",
+                       p.name.c_str(), p.driver.c_str(), queues, rxd, txd);
   } else {
     MUHAFIZ_ENGINE_LOG(INFO, "port %s (%s): 1 queue (%s), %u/%u descriptors\n", p.name.c_str(),
                        p.driver.c_str(), p.rss ? "one worker" : "the device has no RSS", rxd, txd);

@@ -4,7 +4,8 @@
 // rte_rcu_qsbr), alternating between two snapshots compiled from the same lists (same verdicts;
 // their lists carry versions 7 and 8, so every event says which file decided it). Meanwhile
 // ~120k subscriber frames flow through: blocked and allowed DNS over UDP (v4, v6, stop page and
-// NXDOMAIN), TLS ClientHellos on new TCP flows (blocked ones sometimes retransmitted), blocked
+// NXDOMAIN), TLS ClientHellos on new TCP flows (blocked ones sometimes retransmitted and then
+// acknowledged, some in two segments), blocked
 // HTTP, blocked QUIC Initials, ip-listed destinations, allowed TCP/UDP/ARP, and the server side
 // of allowed flows on port 1. Every frame has a known outcome, and the test requires exactly
 // that outcome: allowed frames out of the other port once, byte for byte, in order; blocked
@@ -36,6 +37,14 @@
 // Frames are fed only while at most half the mbuf pool is in use, so replies never run out of
 // mbufs and the TX rings (twice the pool's size) never fill.
 //
+// Workers. `engine_reload_test --workers 2` runs two workers (lcores 1 and 2, both on CPU 1)
+// with `queue_spread: device`: each port gets two RX rings, and the traffic thread puts each
+// frame on the ring a NIC's RSS would pick with the engine's symmetric key (rte_softrss over
+// the 4-tuple, or the addresses for other IP, through a 128-entry round-robin redirection
+// table; non-IP on queue 0). Each worker then sends on its own TX rings, so the outputs are
+// checked per queue, each in the order of that queue's frames; the loads then pass through two
+// RCU readers, and both workers must have judged frames and raised events.
+//
 // EAL initialises once per process: one environment runs the engine once, the tests read what
 // it left.
 #include <arpa/inet.h>
@@ -46,6 +55,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
+#include <rte_thash.h>
 #include <zmq.h>
 
 #include <algorithm>
@@ -66,6 +76,7 @@
 
 #include "dataplane/api/messages.h"
 #include "dataplane/engine/engine.h"
+#include "dataplane/engine/ports.h"
 #include "dataplane/parse/dns.h"
 #include "dataplane/parse/packet.h"
 #include "dataplane/runtime/ctl.h"
@@ -93,6 +104,8 @@ constexpr uint32_t kMbufs = 8191;
 constexpr uint32_t kMaxMbufsInUse = kMbufs / 2;           // feed only below this
 constexpr auto kStallTimeout = std::chrono::seconds(20);  // no progress at all: give up
 constexpr uint64_t kListVersionA = 7, kListVersionB = 8;
+constexpr uint32_t kMaxQueues = 4;
+uint32_t g_workers = 1;  // --workers N: queues per port, one worker each
 
 constexpr const char* kStopPageUrl = testing::kTestStopPageUrl;
 
@@ -127,6 +140,56 @@ struct Stream {
   std::vector<ByteVector> up;  // all forwarded
   std::vector<Step> steps;
 };
+
+// The RX queue a NIC with RSS would give a frame under the engine's symmetric key
+// (ports.h): the Toeplitz hash of the addresses and, for TCP and UDP, the ports (host order,
+// as l3fwd lays the tuple out), through a 128-entry redirection table filled round robin.
+// Frames that are not IP go to queue 0.
+uint32_t rss_queue(const ByteVector& frame, uint32_t queues) {
+  if (queues == 1) return 0;
+  static const std::vector<uint8_t> key = symmetric_rss_key(kDefaultRssKeyLen);
+  parse::PacketInfo info;
+  const parse::ParseStatus st =
+      parse::decode_packet(parse::LinkType::kEthernet, {frame.data(), frame.size()}, &info);
+  if (st == parse::ParseStatus::kMalformed || info.family == parse::IpFamily::kNone) return 0;
+  const bool ports = st == parse::ParseStatus::kOk &&
+                     (info.l4_proto == parse::kIpProtoTcp || info.l4_proto == parse::kIpProtoUdp);
+  uint32_t tuple[9] = {};
+  const size_t words = info.family == parse::IpFamily::kV4 ? 1 : 4;
+  for (size_t w = 0; w < words; ++w) {
+    tuple[w] = parse::be_at<uint32_t>(parse::Bytes(info.src.bytes), 4 * w);
+    tuple[words + w] = parse::be_at<uint32_t>(parse::Bytes(info.dst.bytes), 4 * w);
+  }
+  size_t len = 2 * words;
+  if (ports) tuple[len++] = uint32_t{info.src_port} << 16 | info.dst_port;
+  const uint32_t h = rte_softrss(tuple, static_cast<uint32_t>(len), key.data());
+  return (h & 127) % queues;
+}
+
+// The stream as the queues see it: queue q's frames, in the stream's order.
+struct QueueStreams {
+  std::vector<Stream> queues;
+  std::vector<uint8_t> step_queue;  // per step of the whole stream
+};
+QueueStreams split_by_queue(const Stream& s, uint32_t n) {
+  QueueStreams out;
+  out.queues.resize(n);
+  out.step_queue.reserve(s.steps.size());
+  for (const Step& st : s.steps) {
+    const ByteVector& f = st.port == 0 ? s.sub[st.index].frame : s.up[st.index];
+    const uint32_t q = rss_queue(f, n);
+    Stream& qs = out.queues[q];
+    if (st.port == 0) {
+      qs.steps.push_back({0, static_cast<uint32_t>(qs.sub.size())});
+      qs.sub.push_back(s.sub[st.index]);
+    } else {
+      qs.steps.push_back({1, static_cast<uint32_t>(qs.up.size())});
+      qs.up.push_back(s.up[st.index]);
+    }
+    out.step_queue.push_back(static_cast<uint8_t>(q));
+  }
+  return out;
+}
 
 // ---- the stream -------------------------------------------------------------------------------
 
@@ -177,11 +240,16 @@ class Generator {
         dns(client, port, resolver, "a" + n + ".example.org", u, v6, std::nullopt);
         break;
       case 3:
-      case 8:  // blocked TLS, every other one retransmitted (a blocked flow stays blocked)
-        tcp(client, port, server, 443, hello("s" + std::to_string(u % 8) + ".blocked.example"),
-            true, api::EventKind::kTlsSni, "s" + std::to_string(u % 8) + ".blocked.example",
-            {Reply::kRstToClient}, {Reply::kRstToServer}, (u / 16) % 2 == 0);
+      case 8: {  // blocked TLS, every other one retransmitted (a blocked flow stays blocked)
+        // and then acknowledged; every fourth a post-quantum hello in two segments. Both need
+        // each flow's frames on one worker.
+        const std::string sni = "s" + std::to_string(u % 8) + ".blocked.example";
+        const bool split = (u / 16) % 4 == 1;
+        tcp(client, port, server, 443, split ? pq_hello(sni) : hello(sni), true,
+            api::EventKind::kTlsSni, sni, {Reply::kRstToClient}, {Reply::kRstToServer},
+            (u / 16) % 2 == 0, split ? kPqCut : 0);
         break;
+      }
       case 1:
       case 13:
         tcp(client, port, server, 443, hello("www.example.org"), false);
@@ -271,18 +339,27 @@ class Generator {
     }
   }
 
-  // Handshake then `data` in one segment; a blocked flow's last segment is dropped (and its
-  // retransmission too, uninspected). Allowed flows get the server's SYN-ACK on port 1.
+  // Handshake then `data` in one segment (two, cut at `cut`, the first forwarded); a blocked
+  // flow's last segment is dropped (and its retransmission and the client's next ACK too,
+  // uninspected). Allowed flows get the server's SYN-ACK on port 1.
   void tcp(const std::string& client, uint16_t port, const std::string& server, uint16_t dport,
            const ByteVector& data, bool blocked, api::EventKind kind = api::EventKind::kDns,
            std::string event_name = {}, std::vector<Reply> to_client = {},
-           std::vector<Reply> to_server = {}, bool retransmit = false) {
+           std::vector<Reply> to_server = {}, bool retransmit = false, size_t cut = 0) {
     TcpConversation c(l4(client, server).tcp(port, dport), 1000u + port, 9000u + port);
     const std::vector<ByteVector> hs = c.handshake();
     add(plain_frame(hs[0]), client, port);
     if (!blocked) up(hs[1]);
     add(plain_frame(hs[2]), client, port);
-    const ByteVector seg = c.client_send(data);
+    ByteVector seg;
+    if (cut != 0) {
+      const size_t cuts[] = {cut};
+      std::vector<ByteVector> parts = c.client_send_split(data, cuts);
+      add(plain_frame(std::move(parts[0])), client, port);
+      seg = std::move(parts[1]);
+    } else {
+      seg = c.client_send(data);
+    }
     Input in = plain_frame(seg);
     if (blocked) {
       in.reason = kBlocked;
@@ -297,6 +374,9 @@ class Generator {
       Input again = plain_frame(seg);
       again.reason = kFlowBlocked;
       add(std::move(again), client, port);
+      Input ack = plain_frame(c.client_ack());
+      ack.reason = kFlowBlocked;
+      add(std::move(ack), client, port);
     }
   }
 
@@ -312,6 +392,19 @@ class Generator {
       mt::ClientHelloSpec spec;
       spec.sni = sni;
       it = hellos_.emplace(sni, mt::tls_records(mt::client_hello(spec))).first;
+    }
+    return it->second;
+  }
+
+  // 1,800 bytes of handshake, as a post-quantum key share makes it: two segments.
+  static constexpr size_t kPqCut = 900;
+  const ByteVector& pq_hello(const std::string& sni) {
+    auto it = hellos_.find("pq:" + sni);
+    if (it == hellos_.end()) {
+      mt::ClientHelloSpec spec;
+      spec.sni = sni;
+      spec.pad_to = 1800;
+      it = hellos_.emplace("pq:" + sni, mt::tls_records(mt::client_hello(spec))).first;
     }
     return it->second;
   }
@@ -504,9 +597,48 @@ struct SwapResult {
   double ms = 0;
 };
 
+// One OutputChecker per queue, each over its queue's frames (a worker keeps the order of its
+// own queue only); the summary adds them up.
+class QueueCheckers {
+ public:
+  explicit QueueCheckers(const QueueStreams& qs) {
+    checkers_.reserve(qs.queues.size());
+    for (const Stream& s : qs.queues) checkers_.emplace_back(s);
+  }
+  OutputChecker& operator[](size_t q) { return checkers_[q]; }
+  bool complete() const {
+    return std::all_of(checkers_.begin(), checkers_.end(),
+                       [](const OutputChecker& c) { return c.complete(); });
+  }
+  OutputChecker::Summary summary() const {
+    OutputChecker::Summary all;
+    for (size_t q = 0; q < checkers_.size(); ++q) {
+      const OutputChecker::Summary one = checkers_[q].summary();
+      all.mismatches += one.mismatches;
+      for (const std::string& f : one.first) {
+        if (all.first.size() < 10)
+          all.first.push_back(checkers_.size() > 1 ? "queue " + std::to_string(q) + ": " + f : f);
+      }
+      all.want_port1 += one.want_port1;
+      all.got_port1 += one.got_port1;
+      all.want_replies0 += one.want_replies0;
+      all.got_replies0 += one.got_replies0;
+      all.want_up += one.want_up;
+      all.got_up += one.got_up;
+      all.frames_port0 += one.frames_port0;
+      all.frames_port1 += one.frames_port1;
+    }
+    return all;
+  }
+
+ private:
+  std::vector<OutputChecker> checkers_;
+};
+
 struct RunResult {
   fs::path dir;
   Stream stream;
+  QueueStreams queues;  // the stream split as the RX queues received it
   OutputChecker::Summary output;
   uint64_t extra_after_stop = 0;  // frames in the TX rings once everything wanted arrived
   std::vector<SwapResult> swaps;
@@ -515,6 +647,7 @@ struct RunResult {
   uint64_t event_batches = 0, event_sequence_gaps = 0, events_dropped_before_numbering = 0;
   std::vector<uint64_t> packets;  // per EngineCounter, summed over workers
   uint64_t rx[2] = {}, tx[2] = {}, tx_dropped[2] = {};
+  std::vector<uint64_t> worker_rx;  // frames each worker received, both ports
   std::vector<api::Metric> metrics;
   unsigned pool_in_use_before = 0, pool_in_use_after = 0, peak_in_use = 0;
   bool traffic_stalled = false;
@@ -562,12 +695,12 @@ unsigned drain(rte_ring* r, F&& check) {
 }
 
 struct Rings {
-  rte_ring* rx[2] = {};  // what the engine receives on port 0 / 1
-  rte_ring* tx[2] = {};  // what it sends
+  rte_ring* rx[2][kMaxQueues] = {};  // what the engine receives on port 0 / 1, per queue
+  rte_ring* tx[2][kMaxQueues] = {};  // what it sends
 };
 
-void traffic_main(const Engine& engine, const Stream& s, const Rings& rings, rte_mempool* pool,
-                  OutputChecker& out, Pace& pace, unsigned* peak_in_use,
+void traffic_main(const Engine& engine, const Stream& s, const QueueStreams& qs, const Rings& rings,
+                  rte_mempool* pool, QueueCheckers& out, Pace& pace, unsigned* peak_in_use,
                   std::vector<uint32_t>* acked_at_feed) {
   const uint64_t total = s.steps.size();
   const uint64_t chunk = total / (kSwaps + 1);
@@ -575,8 +708,10 @@ void traffic_main(const Engine& engine, const Stream& s, const Rings& rings, rte
   auto last_progress = Clock::now();
   while (!pace.stop.load()) {
     bool progress = false;
-    progress |= drain(rings.tx[1], [&](parse::Bytes f) { out.port1(f); }) > 0;
-    progress |= drain(rings.tx[0], [&](parse::Bytes f) { out.port0(f); }) > 0;
+    for (uint32_t q = 0; q < g_workers; ++q) {
+      progress |= drain(rings.tx[1][q], [&](parse::Bytes f) { out[q].port1(f); }) > 0;
+      progress |= drain(rings.tx[0][q], [&](parse::Bytes f) { out[q].port0(f); }) > 0;
+    }
     const uint32_t acked = pace.acked.load();
     const uint64_t limit =
         acked >= kSwaps ? total : std::min(total, (acked + 1) * chunk + chunk / 2);
@@ -585,10 +720,11 @@ void traffic_main(const Engine& engine, const Stream& s, const Rings& rings, rte
     if (in_use < kMaxMbufsInUse) {
       for (int k = 0; k < 32 && next < limit; ++k) {
         const Step& st = s.steps[next];
-        if (rte_ring_free_count(rings.rx[st.port]) == 0) break;
+        rte_ring* rx = rings.rx[st.port][qs.step_queue[next]];
+        if (rte_ring_free_count(rx) == 0) break;
         rte_mbuf* m = to_mbuf(pool, st.port == 0 ? s.sub[st.index].frame : s.up[st.index]);
         if (m == nullptr) break;
-        if (rte_ring_enqueue(rings.rx[st.port], m) != 0) {
+        if (rte_ring_enqueue(rx, m) != 0) {
           rte_pktmbuf_free(m);
           break;
         }
@@ -685,6 +821,7 @@ class ReloadRun : public ::testing::Environment {
     static RunResult run;
     g_run = &run;
     run.stream = Generator().run();
+    run.queues = split_by_queue(run.stream, g_workers);
     char tmpl[] = "/tmp/muhafiz-reload-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     run.dir = tmpl;
@@ -707,6 +844,8 @@ class ReloadRun : public ::testing::Environment {
     cfg.verdict_cache_capacity = 65536;
     cfg.event_ring_size = 16384;
     cfg.metrics_listen = "";
+    cfg.workers = g_workers;
+    cfg.queue_spread = g_workers > 1 ? QueueSpread::kDevice : QueueSpread::kRss;
     ASSERT_TRUE(validate(cfg).empty()) << validate(cfg).front().message;
 
     void* zmq = zmq_ctx_new();
@@ -714,16 +853,23 @@ class ReloadRun : public ::testing::Environment {
     ASSERT_EQ(zmq_bind(pull, cfg.events_endpoint.c_str()), 0);
 
     // No --vdev: the ring ports are made here, before the engine looks them up by name.
-    init_eal({"engine_reload_test", "-l", "0-1", "--no-huge", "--no-shconf", "-m", "128",
+    // The main lcore on CPU 0, every worker lcore on CPU 1 (this machine has two).
+    std::string lcores = "0@0";
+    for (uint32_t w = 1; w <= g_workers; ++w) lcores += "," + std::to_string(w) + "@1";
+    init_eal({"engine_reload_test", "--lcores", lcores, "--no-huge", "--no-shconf", "-m", "128",
               "--no-pci", "--log-level", "lib.eal:warning"});
     Rings rings;
     const char* names[2] = {"sub", "up"};
     for (int p = 0; p < 2; ++p) {
-      const std::string rx = std::string("rx_") + names[p], tx = std::string("tx_") + names[p];
-      rings.rx[p] = rte_ring_create(rx.c_str(), kRxRingSize, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-      rings.tx[p] = rte_ring_create(tx.c_str(), kTxRingSize, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-      ASSERT_TRUE(rings.rx[p] != nullptr && rings.tx[p] != nullptr);
-      ASSERT_GE(rte_eth_from_rings(names[p], &rings.rx[p], 1, &rings.tx[p], 1, 0), 0);
+      for (uint32_t q = 0; q < g_workers; ++q) {
+        const std::string suffix = std::string(names[p]) + "_" + std::to_string(q);
+        rings.rx[p][q] = rte_ring_create(("rx_" + suffix).c_str(), kRxRingSize, 0,
+                                         RING_F_SP_ENQ | RING_F_SC_DEQ);
+        rings.tx[p][q] = rte_ring_create(("tx_" + suffix).c_str(), kTxRingSize, 0,
+                                         RING_F_SP_ENQ | RING_F_SC_DEQ);
+        ASSERT_TRUE(rings.rx[p][q] != nullptr && rings.tx[p][q] != nullptr);
+      }
+      ASSERT_GE(rte_eth_from_rings(names[p], rings.rx[p], g_workers, rings.tx[p], g_workers, 0), 0);
     }
 
     {
@@ -731,14 +877,14 @@ class ReloadRun : public ::testing::Environment {
       rte_mempool* pool = rte_mempool_lookup("muhafiz_mbufs");
       ASSERT_NE(pool, nullptr);
       run.pool_in_use_before = rte_mempool_in_use_count(pool);
-      OutputChecker out(run.stream);
+      QueueCheckers out(run.queues);
       Pace pace;
       engine.start();
       const auto t0 = Clock::now();
       run.acked_at_feed.assign(run.stream.steps.size(), 0);
-      std::thread traffic(traffic_main, std::cref(engine), std::cref(run.stream), std::cref(rings),
-                          pool, std::ref(out), std::ref(pace), &run.peak_in_use,
-                          &run.acked_at_feed);
+      std::thread traffic(traffic_main, std::cref(engine), std::cref(run.stream),
+                          std::cref(run.queues), std::cref(rings), pool, std::ref(out),
+                          std::ref(pace), &run.peak_in_use, &run.acked_at_feed);
       std::thread swapper(swap_main, std::cref(engine), cfg.control_endpoint, a, b,
                           run.stream.steps.size(), std::ref(pace), &run.swaps);
       // The main lcore: control requests (the loads), RCU reclaim, events.
@@ -753,7 +899,9 @@ class ReloadRun : public ::testing::Environment {
       run.traffic_stalled = pace.stop.load();
       engine.stop();  // the workers flush their TX buffers: nothing more may come
       for (int p = 0; p < 2; ++p) {
-        while (drain(rings.tx[p], [&](parse::Bytes) { ++run.extra_after_stop; }) > 0) {
+        for (uint32_t q = 0; q < g_workers; ++q) {
+          while (drain(rings.tx[p][q], [&](parse::Bytes) { ++run.extra_after_stop; }) > 0) {
+          }
         }
       }
       run.output = out.summary();
@@ -771,12 +919,14 @@ class ReloadRun : public ::testing::Environment {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
       run.packets.assign(kEngineCounterCount, 0);
+      run.worker_rx.assign(engine.workers(), 0);
       for (uint32_t w = 0; w < engine.workers(); ++w) {
         for (uint32_t c = 0; c < kEngineCounterCount; ++c)
           run.packets[c] += engine.counters(w).get(static_cast<EngineCounter>(c));
         for (int p = 0; p < 2; ++p) {
           run.tx[p] += engine.counters(w).ports[p].tx_packets.get();
           run.tx_dropped[p] += engine.counters(w).ports[p].tx_dropped.get();
+          run.worker_rx[w] += engine.counters(w).ports[p].rx_packets.get();
         }
       }
       run.rx[0] = engine.rx_packets(0);
@@ -786,17 +936,19 @@ class ReloadRun : public ::testing::Environment {
     }
     // The engine closed the ports; the ring PMD leaves attached rings to their owner.
     for (int p = 0; p < 2; ++p) {
-      rte_ring_free(rings.rx[p]);
-      rte_ring_free(rings.tx[p]);
+      for (uint32_t q = 0; q < g_workers; ++q) {
+        rte_ring_free(rings.rx[p][q]);
+        rte_ring_free(rings.tx[p][q]);
+      }
     }
     zmq_close(pull);
     zmq_ctx_term(zmq);
     run.ran = true;
     std::fprintf(stderr,
-                 "engine_reload_test: %zu subscriber + %zu upstream frames, %zu swaps, %zu "
-                 "events in %.2f s; peak mbufs in use %u\n",
-                 run.stream.sub.size(), run.stream.up.size(), run.swaps.size(), run.events.size(),
-                 run.seconds, run.peak_in_use);
+                 "engine_reload_test: %u worker(s), %zu subscriber + %zu upstream frames, %zu "
+                 "swaps, %zu events in %.2f s; peak mbufs in use %u\n",
+                 g_workers, run.stream.sub.size(), run.stream.up.size(), run.swaps.size(),
+                 run.events.size(), run.seconds, run.peak_in_use);
   }
 
   void TearDown() override {
@@ -899,8 +1051,11 @@ TEST(EngineReload, EveryBlockedFrameRaisedOneEventFromAConsistentRuleset) {
 
   std::vector<uint64_t> version_of(r.stream.sub.size(), 0);
   std::vector<uint32_t> acked_at_feed(r.stream.sub.size(), 0);
+  std::vector<uint8_t> queue_of(r.stream.sub.size(), 0);  // the RX queue, so the worker
   for (size_t i = 0; i < r.stream.steps.size(); ++i) {
-    if (r.stream.steps[i].port == 0) acked_at_feed[r.stream.steps[i].index] = r.acked_at_feed[i];
+    if (r.stream.steps[i].port != 0) continue;
+    acked_at_feed[r.stream.steps[i].index] = r.acked_at_feed[i];
+    queue_of[r.stream.steps[i].index] = r.queues.step_queue[i];
   }
   uint64_t problems = 0;
   auto fail = [&](const std::string& what) {
@@ -922,6 +1077,9 @@ TEST(EngineReload, EveryBlockedFrameRaisedOneEventFromAConsistentRuleset) {
       fail(std::string(api::to_string(ev.kind)) + " " + std::string(ev.name_view()) + ", wanted " +
            std::string(api::to_string(in.event_kind)) + " " + in.event_name + at);
     if (ev.flags != api::kEventEnforced) fail("flags " + std::to_string(ev.flags) + at);
+    if (ev.worker != queue_of[it->second])
+      fail("raised by worker " + std::to_string(ev.worker) + ", but the frame was on queue " +
+           std::to_string(queue_of[it->second]) + at);
     // Load a acknowledged made version a + 1; the burst acquired just before may use version a.
     if (ev.ruleset_version < std::max<uint64_t>(1, acked_at_feed[it->second]) ||
         ev.ruleset_version > kSwaps + 1)
@@ -932,15 +1090,17 @@ TEST(EngineReload, EveryBlockedFrameRaisedOneEventFromAConsistentRuleset) {
       fail("ruleset version " + std::to_string(ev.ruleset_version) + " matched with list version " +
            std::to_string(ev.list_version) + at);
   }
-  // One worker takes the frames in order and acquires the ruleset afresh for each burst.
-  uint64_t last = 0;
+  // Each worker takes its queue's frames in order and acquires the ruleset afresh for each
+  // burst. (Across workers the versions interleave: one may still be in a burst of the old.)
+  std::vector<uint64_t> last(g_workers, 0);
   std::set<uint64_t> distinct;
   for (uint32_t i = 0; i < version_of.size(); ++i) {
     if (version_of[i] == 0) continue;
-    if (version_of[i] < last)
+    uint64_t& l = last[queue_of[i]];
+    if (version_of[i] < l)
       fail("frame " + std::to_string(i) + " judged by version " + std::to_string(version_of[i]) +
-           " after an earlier frame by " + std::to_string(last));
-    last = std::max(last, version_of[i]);
+           " after an earlier frame of its queue by " + std::to_string(l));
+    l = std::max(l, version_of[i]);
     distinct.insert(version_of[i]);
   }
   EXPECT_EQ(problems, 0u);
@@ -984,6 +1144,25 @@ TEST(EngineReload, CountersAgreeWithTheStream) {
   EXPECT_EQ(metric(r.metrics, "events_sent"), r.events.size());
 }
 
+// Each worker received exactly the frames of its queue, and judged some of each kind: with
+// two, each raised events and saw the loads through its own RCU reader.
+TEST(EngineReload, EachWorkerJudgedItsOwnQueue) {
+  ASSERT_TRUE(g_run != nullptr && g_run->ran);
+  const RunResult& r = *g_run;
+  ASSERT_EQ(r.worker_rx.size(), g_workers);
+  std::vector<uint64_t> events(g_workers, 0);
+  for (const api::AccessEvent& ev : r.events) {
+    ASSERT_LT(ev.worker, g_workers);
+    ++events[ev.worker];
+  }
+  for (uint32_t w = 0; w < g_workers; ++w) {
+    const Stream& q = r.queues.queues[w];
+    EXPECT_EQ(r.worker_rx[w], q.sub.size() + q.up.size()) << "worker " << w;
+    EXPECT_GT(q.sub.size(), r.stream.sub.size() / g_workers / 2) << "queue " << w << " is thin";
+    EXPECT_GT(events[w], 0u) << "worker " << w;
+  }
+}
+
 TEST(EngineReload, EveryMbufWentBackToThePool) {
   ASSERT_TRUE(g_run != nullptr && g_run->ran);
   EXPECT_EQ(g_run->pool_in_use_after, g_run->pool_in_use_before);
@@ -995,6 +1174,21 @@ TEST(EngineReload, EveryMbufWentBackToThePool) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
+  // Ours after gtest's: --workers N (1 to 4).
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--workers" && i + 1 < argc) {
+      const int n = std::atoi(argv[++i]);
+      if (n < 1 || n > static_cast<int>(muhafiz::engine::kMaxQueues)) {
+        std::fprintf(stderr, "--workers must be 1 to %u\n", muhafiz::engine::kMaxQueues);
+        return 2;
+      }
+      muhafiz::engine::g_workers = static_cast<uint32_t>(n);
+    } else {
+      std::fprintf(stderr, "unknown argument '%s' (only --workers N)\n", argv[i]);
+      return 2;
+    }
+  }
   ::testing::AddGlobalTestEnvironment(new muhafiz::engine::ReloadRun);
   return RUN_ALL_TESTS();
 }

@@ -31,6 +31,7 @@ TEST(Config, MinimalFileTakesEveryDefault) {
   EXPECT_EQ(c.mode, Mode::kInline);
   EXPECT_EQ(c.ports.size(), 2u);
   EXPECT_EQ(c.workers, d.workers);
+  EXPECT_EQ(c.queue_spread, QueueSpread::kRss);
   EXPECT_EQ(c.tx_flush_us, 100u);
   EXPECT_EQ(c.fail_mode, FailMode::kOpen);
   EXPECT_EQ(c.dns_reply, DnsReplyMode::kNxdomain);
@@ -46,6 +47,7 @@ ports: ["0000:03:00.0", "net_ring0"]
 tap: {inject: second_port}
 eal: {args: ["-l", "0-2"]}
 workers: 2
+queue_spread: device
 dpdk: {rx_descriptors: 512, tx_descriptors: 256, mbufs: 8191, mbuf_cache: 128, tx_flush_us: 50}
 ruleset: /tmp/r.snapshot
 fail_mode: closed
@@ -62,6 +64,7 @@ metrics: {listen: ""}
   EXPECT_EQ(c.tap_inject, TapInject::kSecondPort);
   EXPECT_EQ(c.eal_args, (std::vector<std::string>{"-l", "0-2"}));
   EXPECT_EQ(c.workers, 2u);
+  EXPECT_EQ(c.queue_spread, QueueSpread::kDevice);
   EXPECT_EQ(c.rx_descriptors, 512u);
   EXPECT_EQ(c.tx_descriptors, 256u);
   EXPECT_EQ(c.mbufs, 8191u);
@@ -111,6 +114,8 @@ TEST(Config, ProblemsNameTheKeyAndTheLine) {
       {"duplicate key", m + "workers: 1\nworkers: 2\n", "t.yaml:6: key 'workers' given twice"},
       {"wrong enum", "mode: bridge\n" + m.substr(m.find('\n') + 1),
        "t.yaml:1: 'mode' must be one of: inline, tap"},
+      {"wrong queue spread", m + "queue_spread: fanout\n",
+       "t.yaml:5: 'queue_spread' must be one of: rss, device"},
       {"number out of range", m + "workers: 0\n",
        "t.yaml:5: 'workers' must be a whole number from 1 to 64"},
       {"negative number", m + "dpdk: {tx_flush_us: -5}\n",

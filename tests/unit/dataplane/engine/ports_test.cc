@@ -38,6 +38,47 @@ TEST(Ports, QueuesAreTheSameOnEveryPortAndOneWithoutRss) {
   EXPECT_EQ(queues_for({rss8}, 1), 1);
 }
 
+// queue_spread: device trusts ports without RSS with their own queues: as many as every port
+// offers, up to one per worker. RSS ports still cap it by their queues.
+TEST(Ports, DeviceSpreadUsesTheQueuesPortsWithoutRssOffer) {
+  PortInfo rss8{0, "a", "net_ice", 0, 8, true, 1, 8};
+  PortInfo fanout2{1, "b", "net_af_packet", 0, 2, false, 1, 2};
+  PortInfo pcap4{2, "c", "net_pcap", 0, 4, false, 1, 4};
+  EXPECT_EQ(queues_for({fanout2, pcap4}, 2, QueueSpread::kDevice), 2);
+  EXPECT_EQ(queues_for({rss8, pcap4}, 4, QueueSpread::kDevice), 4);
+  EXPECT_EQ(queues_for({rss8, pcap4}, 6, QueueSpread::kDevice), 4);
+  EXPECT_EQ(queues_for({fanout2, pcap4}, 2, QueueSpread::kRss), 1);
+}
+
+// A device whose queues are packet sources must have every one polled, and queue_spread:
+// device must find a queue per worker on every port; each refusal names the port and the fix.
+TEST(Ports, QueuesLeftUnpolledOrMissingAreRefused) {
+  PortInfo rss8{0, "a", "net_ice", 0, 8, true, 1, 8};
+  PortInfo pcap1{1, "p1", "net_pcap", 0, 1, false, 1, 1};
+  PortInfo fanout2{2, "f2", "net_af_packet", 0, 2, false, 1, 2};
+  PortInfo null{3, "n", "net_null", 0, 1024, false, 1, 1024};  // makes packets on any queue
+  using Q = QueueSpread;
+  EXPECT_EQ(queue_problem({rss8, pcap1}, 1, Q::kRss, 1), "");
+  EXPECT_EQ(queue_problem({fanout2, fanout2}, 2, Q::kDevice, 2), "");
+  EXPECT_EQ(queue_problem({null, null}, 1, Q::kRss, 1), "");
+  EXPECT_EQ(queue_problem({rss8, rss8}, 4, Q::kRss, 4), "");
+  // Two af_packet sockets, one polled: half the flows would be lost without a word.
+  const std::string unpolled = queue_problem({pcap1, fanout2}, 2, Q::kRss, 1);
+  EXPECT_NE(unpolled.find("port 'f2' (net_af_packet) receives on 2 queues but 1 would be polled"),
+            std::string::npos)
+      << unpolled;
+  EXPECT_NE(unpolled.find("set queue_spread: device and workers: 2"), std::string::npos);
+  EXPECT_NE(queue_problem({fanout2, fanout2}, 1, Q::kDevice, 1)
+                .find("receives on 2 queues but 1 would be polled, so packets on the others "
+                      "would never be read: set workers: 2"),
+            std::string::npos);
+  const std::string missing = queue_problem({fanout2, pcap1}, 2, Q::kDevice, 1);
+  EXPECT_NE(missing.find("port 'p1' (net_pcap) offers 1 queue pair(s), but queue_spread: device "
+                         "polls one per worker (workers: 2)"),
+            std::string::npos)
+      << missing;
+}
+
 // The key start_port gives an RSS device: both directions of a flow must reach one worker, so
 // its Toeplitz hash (computed here in software with DPDK's rte_softrss, over the tuple layout of
 // the Microsoft RSS spec) of (a, b, pa, pb) and of (b, a, pb, pa) must agree, for IPv4 and IPv6
@@ -59,7 +100,7 @@ TEST(Ports, SymmetricRssKeyHashesBothDirectionsAlikeAndSpreads) {
         const uint32_t h = rte_softrss(fwd, 3, key.data());
         ASSERT_EQ(h, rte_softrss(rev, 3, key.data())) << "IPv4 flow " << i << ", key " << len;
         ++per_queue[(h & 127) % kQueues];  // a 128-entry redirection table, round robin
-      } else {  // IPv6
+      } else {                             // IPv6
         uint32_t fwd[9], rev[9];
         for (size_t w = 0; w < 4; ++w) {
           fwd[w] = rev[4 + w] = u32();
