@@ -104,7 +104,9 @@ ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
   const Bytes block = e.rest();
   const uint8_t* p = block.data();
   const uint8_t* const end = p + block.size();
-  uint16_t seen[kMaxTlsExtensions];
+  // The first kMaxTlsExtensions types, for the duplicate check; the last slot takes the types
+  // past them, unchecked among themselves.
+  uint16_t seen[kMaxTlsExtensions + 1];
   size_t count = 0;
   // A 128-bit summary of the types seen, so a type whose bit is clear (nearly every one in a
   // real hello) skips the scan of `seen`: the scan made duplicate detection quadratic, ~600
@@ -118,16 +120,16 @@ ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
   // break is kept, flagged, as Wireshark reports it (blocking a hello that fails anyway costs
   // nothing, and fuzzed or cut hellos in captures still name their server).
   const auto broken = [out, &count]() noexcept {
+    if (count > kMaxTlsExtensions) out->anomalies |= kTlsOverLimit;
     if (!out->has_sni) return ParseStatus::kMalformed;
     out->anomalies |= kTlsExtensionsBroken;
     out->extension_count = static_cast<uint16_t>(count);
     return ParseStatus::kOk;
   };
+  // Past kMaxTlsExtensions the walk goes on (the block's length bounds it), flagged: refusing
+  // the hello would let a client hide its name behind a run of unknown extensions that a
+  // server simply ignores.
   while (p != end) {
-    if (count == kMaxTlsExtensions) {
-      out->anomalies |= kTlsOverLimit;
-      return ParseStatus::kMalformed;
-    }
     if (end - p < 4) return broken();  // extension_type, extension_data length
     const auto type = static_cast<uint16_t>((p[0] << 8) | p[1]);
     const size_t len = (size_t{p[2]} << 8) | p[3];
@@ -142,12 +144,13 @@ ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
     const bool upper = (bit & 64) != 0;
     bool duplicate = false;
     if (((upper ? seen_hi : seen_lo) & mask) != 0) {
-      const std::span<const uint16_t> earlier(seen, count);
+      const std::span<const uint16_t> earlier(seen, std::min(count, kMaxTlsExtensions));
       duplicate = std::ranges::find(earlier, type) != earlier.end();
     }
     seen_lo |= upper ? 0 : mask;
     seen_hi |= upper ? mask : 0;
-    seen[count++] = type;
+    seen[std::min(count, kMaxTlsExtensions)] = type;
+    ++count;
     if (duplicate) {
       out->anomalies |= kTlsDuplicateExtension;
       continue;  // keep what the first copy said
@@ -175,8 +178,12 @@ ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
       default:
         break;
     }
-    if (st != ParseStatus::kOk) return st;
+    if (st != ParseStatus::kOk) {
+      if (count > kMaxTlsExtensions) out->anomalies |= kTlsOverLimit;
+      return st;
+    }
   }
+  if (count > kMaxTlsExtensions) out->anomalies |= kTlsOverLimit;
   out->extension_count = static_cast<uint16_t>(count);
   return ParseStatus::kOk;
 }

@@ -25,8 +25,9 @@ inline constexpr size_t kMaxTlsRecordLen = 16384 + 2048;
 inline constexpr size_t kMaxClientHelloLen = 16384;
 // Scratch that gather_tls_handshake needs for the largest ClientHello it accepts.
 inline constexpr size_t kTlsGatherScratchLen = kTlsHandshakeHeaderLen + kMaxClientHelloLen;
-// Extensions walked per ClientHello. Browsers send ~20 (GREASE included) out of ~60 registered
-// types, and duplicates are forbidden (RFC 8446 §4.2), so 128 is generous. Over: kMalformed.
+// Extensions checked for duplicates per ClientHello. Browsers send ~20 (GREASE included) out
+// of ~60 registered types, and duplicates are forbidden (RFC 8446 §4.2), so 128 is generous.
+// Past it the walk goes on, flagged kTlsOverLimit, without the duplicate check.
 inline constexpr size_t kMaxTlsExtensions = 128;
 // RFC 6066 §3 allows one name per name_type and only host_name exists; real lists hold one.
 inline constexpr size_t kMaxTlsServerNames = 8;
@@ -65,7 +66,7 @@ inline constexpr uint16_t kEncryptedClientHello = 0xfe0d;  // draft-ietf-tls-esn
   X(kTlsPskNotLast, "psk_not_last")                /* RFC 8446 §4.2.11: must be the last */   \
   X(kTlsUnusualVersion, "unusual_version")         /* legacy_version not 0x0301-0x0303 */      \
   X(kTlsTooLong, "too_long")                       /* over kMaxClientHelloLen: kMalformed */   \
-  X(kTlsOverLimit, "over_limit")                   /* a cap; kMalformed but for ALPN's */      \
+  X(kTlsOverLimit, "over_limit")                   /* a cap; kMalformed unless ALPN, count */  \
   X(kTlsAlpnMalformed, "alpn_malformed")           /* ALPN broken or over cap: ignored */      \
   X(kTlsExtensionsBroken, "extensions_broken")     /* list breaks after the SNI: name kept */
 

@@ -609,7 +609,10 @@ TEST(TlsClientHello, TrailingBytesAfterExtensions) {
   EXPECT_EQ(parse(held, &ch), ParseStatus::kMalformed);
 }
 
-TEST(TlsClientHello, ExtensionCountCap) {
+// Past kMaxTlsExtensions the walk goes on, flagged: a run of unknown extensions (which a
+// server ignores) in front of the server_name must not hide it. Duplicates of a type seen
+// before the cap are still found.
+TEST(TlsClientHello, ExtensionsPastTheCapAreWalkedFlagged) {
   HelloSpec spec;
   for (uint16_t t = 0; spec.extensions.size() < kMaxTlsExtensions; ++t) {
     spec.extensions.push_back(extension(static_cast<uint16_t>(0x7000 + t), {}));
@@ -618,10 +621,17 @@ TEST(TlsClientHello, ExtensionCountCap) {
   Buf held = client_hello(spec);  // the results view it
   ASSERT_EQ(parse(held, &ch), ParseStatus::kOk);
   EXPECT_EQ(ch.extension_count, kMaxTlsExtensions);
-  spec.extensions.push_back(extension(0x6fff, {}));
+  EXPECT_EQ(ch.anomalies, 0u);
+  // 300 more unknown ones, then the name, then a repeat of the first unknown type.
+  for (uint16_t t = 0; t < 300; ++t)
+    spec.extensions.push_back(extension(static_cast<uint16_t>(0x7100 + t), {1, 2}));
+  spec.extensions.push_back(server_name({{0, "hidden.example"}}));
+  spec.extensions.push_back(extension(0x7000, {}));
   held = client_hello(spec);
-  EXPECT_EQ(parse(held, &ch), ParseStatus::kMalformed);
-  EXPECT_EQ(ch.anomalies, kTlsOverLimit);
+  ASSERT_EQ(parse(held, &ch), ParseStatus::kOk);
+  EXPECT_EQ(ch.sni, "hidden.example");
+  EXPECT_EQ(ch.extension_count, kMaxTlsExtensions + 302);
+  EXPECT_EQ(ch.anomalies, kTlsOverLimit | kTlsDuplicateExtension);
 }
 
 TEST(TlsClientHello, AlpnProtocolCap) {
