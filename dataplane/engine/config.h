@@ -38,9 +38,11 @@ enum class QueueSpread : uint8_t {
   kRss,
   // Ports without RSS spread the packets over their queues themselves, each flow (both
   // directions) to one queue: net_af_packet with qpairs=N (the kernel's PACKET_FANOUT_HASH,
-  // which hashes a flow's two directions alike), net_ring ports fed by a program that does,
-  // net_pcap with one capture per queue split by flow. Every queue is polled, so these ports
-  // must offer exactly `workers` queues. Ports with RSS still get the symmetric key.
+  // which hashes a flow's two directions alike; DPDK 22.11 also sets the rollover flag, so a
+  // full socket ring sends packets to another queue and, under overload, a flow can reach two
+  // workers), net_ring ports fed by a program that does, net_pcap with one capture per queue
+  // split by flow. Every port must offer a queue pair per worker. Ports with RSS still get
+  // the symmetric key.
   kDevice,
 };
 

@@ -305,9 +305,28 @@ Engine::Engine(EngineConfig cfg) : s_(std::make_unique<State>()) {
 
   e.ports = probe_ports(c);
   e.queues = queues_for(e.ports, c.workers, c.queue_spread);
-  if (const std::string problem = queue_problem(e.ports, c.workers, c.queue_spread, e.queues);
+  const size_t read_ports = c.mode == Mode::kInline ? 2 : 1;
+  if (const std::string problem =
+          queue_problem(e.ports, read_ports, c.workers, c.queue_spread, e.queues);
       !problem.empty()) {
     throw EngineError(problem);
+  }
+  for (size_t i = 0; i < e.ports.size() && i < read_ports && e.queues > 1; ++i) {
+    const PortInfo& p = e.ports[i];
+    if (p.rss) continue;
+    if (!spreads_by_flow(p)) {
+      MUHAFIZ_ENGINE_LOG(WARNING,
+                         "port %s (%s) has no RSS: queue_spread: device trusts it to keep each "
+                         "flow, both directions, on one queue; if it does not, split hellos go "
+                         "unread and blocked flows leak\n",
+                         p.name.c_str(), p.driver.c_str());
+    } else if (p.driver == "net_af_packet") {
+      MUHAFIZ_ENGINE_LOG(WARNING,
+                         "port %s (net_af_packet): the kernel's fanout rolls packets over to "
+                         "another queue when one is full, so under overload a flow can reach "
+                         "two workers\n",
+                         p.name.c_str());
+    }
   }
   if (e.queues < c.workers) {
     std::string no_rss;

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <string_view>
 
 #include "dataplane/engine/log.h"
 
@@ -82,6 +84,13 @@ std::vector<PortInfo> probe_ports(const EngineConfig& cfg) {
 }
 
 bool queues_are_sources(const PortInfo& port) noexcept {
+  static constexpr std::string_view kDrivers[] = {"net_pcap",       "net_af_packet", "net_ring",
+                                                  "net_af_xdp",     "net_memif",     "net_vhost",
+                                                  "net_virtio_user"};
+  return std::find(std::begin(kDrivers), std::end(kDrivers), port.driver) != std::end(kDrivers);
+}
+
+bool spreads_by_flow(const PortInfo& port) noexcept {
   return port.driver == "net_pcap" || port.driver == "net_af_packet" || port.driver == "net_ring";
 }
 
@@ -93,20 +102,23 @@ uint16_t queues_for(const std::vector<PortInfo>& ports, uint32_t workers, QueueS
   return static_cast<uint16_t>(std::max<uint32_t>(q, 1));
 }
 
-std::string queue_problem(const std::vector<PortInfo>& ports, uint32_t workers, QueueSpread spread,
-                          uint16_t queues) {
+std::string queue_problem(const std::vector<PortInfo>& ports, size_t read_ports, uint32_t workers,
+                          QueueSpread spread, uint16_t queues) {
   auto port = [](const PortInfo& p) { return "port '" + p.name + "' (" + p.driver + ")"; };
   const std::string w = std::to_string(workers);
-  for (const PortInfo& p : ports) {
-    if (spread == QueueSpread::kDevice && !p.rss && p.max_queues < workers) {
+  for (const PortInfo& p : ports) {  // each worker sends on its own queue of every port
+    if (spread == QueueSpread::kDevice && p.max_queues < workers) {
       return port(p) + " offers " + std::to_string(p.max_queues) +
              " queue pair(s), but queue_spread: device polls one per worker (workers: " + w +
-             "): give it " + w +
-             " (net_af_packet: qpairs=N; net_pcap: one rx_pcap and one tx_pcap per worker), or "
-             "lower workers";
+             "): " +
+             (p.rss ? "lower workers to " + std::to_string(p.max_queues)
+                    : "give it " + w +
+                          " (net_af_packet: qpairs=N; net_pcap: one rx_pcap and one tx_pcap "
+                          "per worker), or lower workers");
     }
   }
-  for (const PortInfo& p : ports) {
+  for (size_t i = 0; i < std::min(read_ports, ports.size()); ++i) {  // the ports workers read
+    const PortInfo& p = ports[i];
     if (queues_are_sources(p) && !p.rss && p.rx_queues > queues) {
       return port(p) + " receives on " + std::to_string(p.rx_queues) + " queues but " +
              std::to_string(queues) + " would be polled, so packets on the others would never " +

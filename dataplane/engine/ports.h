@@ -48,10 +48,15 @@ struct PortInfo {
   uint16_t rx_queues = 1;   // RX queues the device offers (its max_rx_queues)
 };
 
-// Drivers whose RX queues are where packets come from, set by the device arguments (a capture
-// per rx_pcap, a socket per af_packet qpair, a ring per net_ring queue), rather than places a
-// NIC may hash to: a queue of theirs that no worker polls keeps its packets unread.
+// Drivers whose RX queues are where packets come from, set by the device arguments or the peer
+// (a capture per rx_pcap, a socket per af_packet qpair or af_xdp queue, a ring per net_ring
+// queue, memif/vhost/virtio-user queues the other side fills), rather than places a NIC hashes
+// to only when told: a queue of theirs that no worker polls keeps its packets unread.
 bool queues_are_sources(const PortInfo& port) noexcept;
+// Drivers known to keep each flow on one queue of their own accord (queue_spread: device):
+// net_af_packet (the kernel's fanout hash is symmetric; but see its rollover in config.h),
+// net_pcap and net_ring (as their captures or their feeder split the traffic).
+bool spreads_by_flow(const PortInfo& port) noexcept;
 
 // Finds every configured port (probed by EAL from the --vdev / -a arguments) and what it can do.
 std::vector<PortInfo> probe_ports(const EngineConfig& cfg);
@@ -61,11 +66,12 @@ std::vector<PortInfo> probe_ports(const EngineConfig& cfg);
 uint16_t queues_for(const std::vector<PortInfo>& ports, uint32_t workers,
                     QueueSpread spread = QueueSpread::kRss);
 // What is wrong with polling `queues` queue pairs of every port for `workers` workers, naming
-// the port and the fix; "" when nothing is. A port whose queues are sources with more RX
-// queues than that would keep packets unread; under kDevice, every port must offer one queue
+// the port and the fix; "" when nothing is. Of the first `read_ports` ports (those the workers
+// read: both inline, the mirror in tap mode), one whose queues are sources with more RX queues
+// than that would keep packets unread; under kDevice, every port must offer one queue pair
 // per worker.
-std::string queue_problem(const std::vector<PortInfo>& ports, uint32_t workers, QueueSpread spread,
-                          uint16_t queues);
+std::string queue_problem(const std::vector<PortInfo>& ports, size_t read_ports, uint32_t workers,
+                          QueueSpread spread, uint16_t queues);
 
 // Mbufs the config needs: every RX and TX descriptor, each worker's bursts, TX buffers and
 // mempool cache, and kReplyMbufReserve; dpdk.mbufs overrides when set.

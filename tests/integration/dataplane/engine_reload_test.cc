@@ -244,7 +244,7 @@ class Generator {
         // and then acknowledged; every fourth a post-quantum hello in two segments. Both need
         // each flow's frames on one worker.
         const std::string sni = "s" + std::to_string(u % 8) + ".blocked.example";
-        const bool split = (u / 16) % 4 == 1;
+        const bool split = (u / 16) % 4 == 1 || (u / 16) % 4 == 2;  // 2: and retransmitted
         tcp(client, port, server, 443, split ? pq_hello(sni) : hello(sni), true,
             api::EventKind::kTlsSni, sni, {Reply::kRstToClient}, {Reply::kRstToServer},
             (u / 16) % 2 == 0, split ? kPqCut : 0);
@@ -853,7 +853,9 @@ class ReloadRun : public ::testing::Environment {
     ASSERT_EQ(zmq_bind(pull, cfg.events_endpoint.c_str()), 0);
 
     // No --vdev: the ring ports are made here, before the engine looks them up by name.
-    // The main lcore on CPU 0, every worker lcore on CPU 1 (this machine has two).
+    // The main lcore on CPU 0, every worker lcore on CPU 1 (this machine has two). Workers
+    // sharing a CPU are preempted, and one preempted inside a mempool or ring operation makes
+    // the other spin until it runs again: slower, never wrong.
     std::string lcores = "0@0";
     for (uint32_t w = 1; w <= g_workers; ++w) lcores += "," + std::to_string(w) + "@1";
     init_eal({"engine_reload_test", "--lcores", lcores, "--no-huge", "--no-shconf", "-m", "128",
@@ -1144,8 +1146,9 @@ TEST(EngineReload, CountersAgreeWithTheStream) {
   EXPECT_EQ(metric(r.metrics, "events_sent"), r.events.size());
 }
 
-// Each worker received exactly the frames of its queue, and judged some of each kind: with
-// two, each raised events and saw the loads through its own RCU reader.
+// Each worker received exactly the frames of its queue (more than half of what an
+// even split gives it) and raised events. Which ruleset versions each one used is not
+// required: two workers share one CPU here, and one may sleep through a version's frames.
 TEST(EngineReload, EachWorkerJudgedItsOwnQueue) {
   ASSERT_TRUE(g_run != nullptr && g_run->ran);
   const RunResult& r = *g_run;

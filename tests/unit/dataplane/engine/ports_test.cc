@@ -58,25 +58,35 @@ TEST(Ports, QueuesLeftUnpolledOrMissingAreRefused) {
   PortInfo fanout2{2, "f2", "net_af_packet", 0, 2, false, 1, 2};
   PortInfo null{3, "n", "net_null", 0, 1024, false, 1, 1024};  // makes packets on any queue
   using Q = QueueSpread;
-  EXPECT_EQ(queue_problem({rss8, pcap1}, 1, Q::kRss, 1), "");
-  EXPECT_EQ(queue_problem({fanout2, fanout2}, 2, Q::kDevice, 2), "");
-  EXPECT_EQ(queue_problem({null, null}, 1, Q::kRss, 1), "");
-  EXPECT_EQ(queue_problem({rss8, rss8}, 4, Q::kRss, 4), "");
+  EXPECT_EQ(queue_problem({rss8, pcap1}, 2, 1, Q::kRss, 1), "");
+  EXPECT_EQ(queue_problem({fanout2, fanout2}, 2, 2, Q::kDevice, 2), "");
+  EXPECT_EQ(queue_problem({null, null}, 2, 1, Q::kRss, 1), "");
+  EXPECT_EQ(queue_problem({rss8, rss8}, 2, 4, Q::kRss, 4), "");
+  // Tap mode reads only the mirror: an inject port's RX queues do not matter.
+  EXPECT_EQ(queue_problem({pcap1, fanout2}, 1, 1, Q::kRss, 1), "");
   // Two af_packet sockets, one polled: half the flows would be lost without a word.
-  const std::string unpolled = queue_problem({pcap1, fanout2}, 2, Q::kRss, 1);
+  const std::string unpolled = queue_problem({pcap1, fanout2}, 2, 2, Q::kRss, 1);
   EXPECT_NE(unpolled.find("port 'f2' (net_af_packet) receives on 2 queues but 1 would be polled"),
             std::string::npos)
       << unpolled;
   EXPECT_NE(unpolled.find("set queue_spread: device and workers: 2"), std::string::npos);
-  EXPECT_NE(queue_problem({fanout2, fanout2}, 1, Q::kDevice, 1)
+  EXPECT_NE(queue_problem({fanout2, fanout2}, 2, 1, Q::kDevice, 1)
                 .find("receives on 2 queues but 1 would be polled, so packets on the others "
                       "would never be read: set workers: 2"),
             std::string::npos);
-  const std::string missing = queue_problem({fanout2, pcap1}, 2, Q::kDevice, 1);
+  const std::string missing = queue_problem({fanout2, pcap1}, 2, 2, Q::kDevice, 1);
   EXPECT_NE(missing.find("port 'p1' (net_pcap) offers 1 queue pair(s), but queue_spread: device "
                          "polls one per worker (workers: 2)"),
             std::string::npos)
       << missing;
+  // An RSS port with fewer queues than workers under device: lower workers, not "give it".
+  PortInfo fanout4{4, "f4", "net_af_packet", 0, 4, false, 1, 4};
+  PortInfo rss2{5, "r2", "net_ice", 0, 2, true, 1, 2};
+  const std::string rss_short = queue_problem({rss2, fanout4}, 2, 4, Q::kDevice, 2);
+  EXPECT_NE(rss_short.find("port 'r2' (net_ice) offers 2 queue pair(s), but queue_spread: "
+                           "device polls one per worker (workers: 4): lower workers to 2"),
+            std::string::npos)
+      << rss_short;
 }
 
 // The key start_port gives an RSS device: both directions of a flow must reach one worker, so
