@@ -104,9 +104,8 @@ ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
   const Bytes block = e.rest();
   const uint8_t* p = block.data();
   const uint8_t* const end = p + block.size();
-  // The first kMaxTlsExtensions types, for the duplicate check; the last slot takes the types
-  // past them, unchecked among themselves.
-  uint16_t seen[kMaxTlsExtensions + 1];
+  // The first kMaxTlsExtensions types, for the duplicate check; later ones are not kept.
+  uint16_t seen[kMaxTlsExtensions];
   size_t count = 0;
   // A 128-bit summary of the types seen, so a type whose bit is clear (nearly every one in a
   // real hello) skips the scan of `seen`: the scan made duplicate detection quadratic, ~600
@@ -149,7 +148,8 @@ ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
     }
     seen_lo |= upper ? 0 : mask;
     seen_hi |= upper ? mask : 0;
-    seen[std::min(count, kMaxTlsExtensions)] = type;
+    if (count < kMaxTlsExtensions) [[likely]]
+      seen[count] = type;
     ++count;
     if (duplicate) {
       out->anomalies |= kTlsDuplicateExtension;
@@ -183,7 +183,8 @@ ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
       return st;
     }
   }
-  if (count > kMaxTlsExtensions) out->anomalies |= kTlsOverLimit;
+  if (count > kMaxTlsExtensions) [[unlikely]]
+    out->anomalies |= kTlsOverLimit;
   out->extension_count = static_cast<uint16_t>(count);
   return ParseStatus::kOk;
 }
