@@ -577,7 +577,11 @@ size_t Extractor::run_stream(Ctx& ctx, flow::Flow& flow, uint8_t dir, Bytes data
       // it: report it (flagged), then resynchronise, as the body's length is unknown.
       const bool readable = s == ParseStatus::kMalformed && !req.target.empty() && req.has_host;
       if (s != ParseStatus::kOk && !readable) {
-        if (s == ParseStatus::kMalformed) count(kHttpMalformed);
+        // A head longer than kMaxHttpHeadLen is more than we reassemble: an overflow, so
+        // fail_mode decides, as for a hello over its cap.
+        if (s == ParseStatus::kMalformed)
+          count((req.anomalies & parse::kHttpHeadTooLong) != 0 ? kReassemblyOverflow
+                                                               : kHttpMalformed);
         d.app = StreamApp::kUnknown;
         return data.size();
       }
@@ -626,6 +630,17 @@ size_t Extractor::run_stream(Ctx& ctx, flow::Flow& flow, uint8_t dir, Bytes data
         break;
       }
       case StreamApp::kTls: {
+        // A hello that says it is longer than kMaxClientHelloLen is more than we reassemble:
+        // counted as an overflow, like any message too large for the buffer, so fail_mode
+        // decides (closed: the flow is dropped). Counted as malformed, it passed either way.
+        if (rest.size() >= kTlsRecordHeader + 4 && rest[0] == kTlsHandshake &&
+            rest[5] == kHandshakeClientHello &&
+            ((size_t{rest[6]} << 16 | size_t{rest[7]} << 8 | rest[8]) >
+             parse::kMaxClientHelloLen)) {
+          count(kReassemblyOverflow);
+          d.app = StreamApp::kDone;
+          return data.size();
+        }
         Bytes msg;
         size_t used = 0;
         const std::span<uint8_t> scratch(tls_scratch_.get(), flow::kStreamBufferSize);

@@ -400,7 +400,12 @@ ParseStatus parse_http_request_head(Bytes data, HttpRequest* out) noexcept {
   // Every pass takes one line off the capped input, so kMaxHttpHeadLen bounds the loop.
   for (;;) {
     st = next_line(&line);
-    if (st != ParseStatus::kOk) return st;
+    if (st != ParseStatus::kOk) {
+      // Over the cap (or a line broken): what was read still names the host, as for a broken
+      // field line below, so a caller that reports such heads reports the right name.
+      if (st == ParseStatus::kMalformed && out->has_host) resolve_host(out);
+      return st;
+    }
     if (line.text.empty()) break;
     if (is_ows(byte_of(line.text.front()))) {
       // RFC 9112 §5.2 obs-fold, or §2.2 whitespace before the first field: servers join or
@@ -409,10 +414,10 @@ ParseStatus parse_http_request_head(Bytes data, HttpRequest* out) noexcept {
       if (last_was_key_field) reject = true;
       continue;
     }
-    if (++fields > kMaxHttpHeaders) {
-      out->anomalies |= kHttpTooManyHeaders;
-      return ParseStatus::kMalformed;
-    }
+    // Past the cap the lines are still read (kMaxHttpHeadLen bounds them), flagged: refusing
+    // the head would let a run of junk fields, which a server without a count limit accepts,
+    // hide the Host after them.
+    if (++fields > kMaxHttpHeaders) out->anomalies |= kHttpTooManyHeaders;
     last_was_key_field = false;
     const size_t colon = line.text.find(':');
     const std::string_view name = line.text.substr(0, colon);

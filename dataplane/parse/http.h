@@ -21,7 +21,7 @@ namespace muhafiz::parse {
 // 8-16 KiB by default (Node.js 16 KiB, nginx 8 KiB per line), so a longer one would not be
 // served anyway; the cap also bounds per-flow reassembly.
 inline constexpr size_t kMaxHttpHeadLen = 16384;
-inline constexpr size_t kMaxHttpHeaders = 128;  // field lines; browsers send ~20
+inline constexpr size_t kMaxHttpHeaders = 128;  // field lines; browsers send ~20; past it: flagged
 // Longest method in IANA's HTTP Method Registry is UPDATEREDIRECTREF (17, RFC 3253).
 inline constexpr size_t kMaxHttpMethodLen = 24;
 // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line (some
@@ -64,14 +64,14 @@ enum class HttpTargetForm : uint8_t {
   X(kHttpTeInHttp10, "te_in_http10")             /* §6.1: HTTP/1.0 framing is then faulty */     \
   X(kHttpBadContentLength, "bad_content_length") /* kMalformed unless chunked (§6.3) */          \
   X(kHttpBadTransferEncoding, "bad_transfer_encoding") /* chunked not last: kMalformed */         \
-  X(kHttpTooManyHeaders, "too_many_headers")           /* over kMaxHttpHeaders: kMalformed */     \
+  X(kHttpTooManyHeaders, "too_many_headers")           /* over kMaxHttpHeaders: read on */        \
   X(kHttpHeadTooLong, "head_too_long")                 /* over kMaxHttpHeadLen: kMalformed */
 
 enum class HttpAnomalyIndex : uint8_t {
 #define MUHAFIZ_X(name, text) name,
   MUHAFIZ_HTTP_ANOMALIES(MUHAFIZ_X)
 #undef MUHAFIZ_X
-  kCount
+      kCount
 };
 inline constexpr size_t kHttpAnomalyCount = static_cast<size_t>(HttpAnomalyIndex::kCount);
 static_assert(kHttpAnomalyCount <= 32, "HttpRequest::anomalies is 32 bits");

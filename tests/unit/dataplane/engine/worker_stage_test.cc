@@ -688,6 +688,29 @@ TEST(WorkerStageModes, FailClosedDropsAStreamItCannotReassemble) {
   EXPECT_EQ(h.packets_counted(), h.packets);
 }
 
+// A hello that says it is longer than the reassembly cap cannot be read: fail-closed drops its
+// flow, fail-open lets it pass, as for any stream that cannot be reassembled.
+TEST(WorkerStageModes, AHelloOverTheCapIsUninspectable) {
+  TestRules rules;
+  muhafiz::testing::ClientHelloSpec spec;
+  spec.sni = "big.blocked.example";
+  spec.pad_to = 20000;
+  const size_t record_starts[] = {16000};  // a record carries at most 2^14 bytes
+  const Conversation big = tcp_message(
+      kServer, 46200, 443,
+      muhafiz::testing::tls_records(muhafiz::testing::client_hello(spec), record_starts), {1400});
+  Harness closed(test_config(Mode::kInline, FailMode::kClosed));
+  for (size_t i = 0; i + 1 < big.before.size(); ++i)
+    EXPECT_EQ(closed.feed(big.before[i], &rules).forward, Forward::kPass);  // the handshake
+  const Decision d = closed.feed(big.before.back(), &rules);
+  EXPECT_EQ(d.forward, Forward::kDrop);
+  EXPECT_EQ(d.reason, kUninspectable);
+  EXPECT_EQ(closed.feed(big.packet, &rules).reason, kFlowBlocked);
+  Harness open(test_config(Mode::kInline, FailMode::kOpen));
+  for (const ByteVector& f : big.before) EXPECT_EQ(open.feed(f, &rules).forward, Forward::kPass);
+  EXPECT_EQ(open.feed(big.packet, &rules).forward, Forward::kPass);
+}
+
 TEST(WorkerStageModes, FailOpenPassesAStreamItCannotReassemble) {
   TestRules rules;
   StageConfig cfg = test_config(Mode::kInline, FailMode::kOpen);

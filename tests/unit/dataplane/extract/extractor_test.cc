@@ -135,6 +135,48 @@ TEST(Extractor, HelloWithABrokenAlpnIsReportedFlagged) {
   EXPECT_EQ(r.stats.counters[kTlsMalformed], 0u);
 }
 
+// A hello, or an HTTP head, longer than we reassemble cannot be read: it is counted as an
+// overflow (a resource failure, so fail_mode decides: closed drops the flow), not as malformed
+// (which passed even fail-closed). A head whose Host came before its cap is still reported.
+TEST(Extractor, AHelloOrHeadOverItsCapIsAnOverflow) {
+  testing::ClientHelloSpec spec;
+  spec.sni = "huge.example";
+  spec.pad_to = 20000;
+  const size_t record_starts[] = {16000};  // two records: a record carries at most 2^14
+  const ByteVector records = testing::tls_records(testing::client_hello(spec), record_starts);
+  ASSERT_GT(records.size(), 20000u);
+  TcpConversation tls(tcp_base(40003, 443), 1000, 5000);
+  std::vector<ByteVector> frames = tls.handshake();
+  const size_t cuts[] = {1400, 2800};
+  append(frames, tls.client_send_split(records, cuts));
+  Outcome r = run(frames);
+  EXPECT_TRUE(r.seen.empty());
+  EXPECT_EQ(r.stats.counters[kReassemblyOverflow], 1u);
+  EXPECT_EQ(r.stats.counters[kTlsMalformed], 0u);
+
+  const std::string long_field = "X-Big: " + std::string(parse::kMaxHttpHeadLen, 'a') + "\r\n";
+  const std::string head_host_last =
+      "GET / HTTP/1.1\r\n" + long_field + "Host: late.example\r\n\r\n";
+  const std::string head_host_first =
+      "GET / HTTP/1.1\r\nHost: early.example\r\n" + long_field + "\r\n";
+  for (const std::string* head : {&head_host_last, &head_host_first}) {
+    TcpConversation c(tcp_base(head == &head_host_last ? 40004 : 40005, 80), 1000, 5000);
+    frames = c.handshake();
+    const size_t at[] = {1400, 9000};
+    append(frames, c.client_send_split(bytes(*head), at));
+    r = run(frames);
+    if (head == &head_host_last) {
+      EXPECT_TRUE(r.seen.empty());
+      EXPECT_EQ(r.stats.counters[kReassemblyOverflow], 1u);
+      EXPECT_EQ(r.stats.counters[kHttpMalformed], 0u);
+    } else {
+      ASSERT_EQ(r.seen.size(), 1u);
+      EXPECT_EQ(r.seen[0].host, "early.example");
+      EXPECT_EQ(r.stats.counters[kReassemblyOverflow], 0u);
+    }
+  }
+}
+
 // Bare ACKs, FINs and RSTs carry no stream bytes and start no stream, so they look no flow up:
 // a conversation seen only from its ACKs and FINs creates no flow, and ACKs from the server
 // between the two halves of a split hello leave its reassembly alone.
