@@ -9,7 +9,6 @@ namespace {
 constexpr size_t kTlsRandomLen = 32;        // RFC 8446 §4.1.2
 constexpr size_t kMaxTlsSessionIdLen = 32;  // RFC 8446 §4.1.2 legacy_session_id<0..32>
 constexpr uint8_t kTlsMajorVersion = 3;     // SSL 3.0 (RFC 6101) through TLS 1.3 all use 3.x
-constexpr uint8_t kMaxTlsRecordMinor = 4;   // 0x0304; RFC 8446 §5.1 pins records to <= 0x0303
 constexpr uint16_t kTlsVersion10 = 0x0301;
 constexpr uint16_t kTlsVersion12 = 0x0303;
 constexpr uint8_t kSniHostName = 0;  // RFC 6066 §3 NameType host_name
@@ -248,11 +247,14 @@ ParseStatus gather_tls_handshake(Bytes stream, std::span<uint8_t> scratch, Bytes
     if (!in.has(kTlsRecordHeaderLen)) return ParseStatus::kNeedMore;
     const uint8_t type = in.read_u8();
     const uint8_t major = in.read_u8();
-    const uint8_t minor = in.read_u8();
+    in.skip(1);  // the minor version: see below
     const uint16_t len = in.read_u16be();
     // RFC 8446 §5.1: handshake messages must not be interleaved with other record types.
     if (type != kTlsContentHandshake) return ParseStatus::kMalformed;
-    if (major != kTlsMajorVersion || minor > kMaxTlsRecordMinor) return ParseStatus::kMalformed;
+    // Only the major version: servers check no more before a version is agreed (RFC 8446
+    // §5.1 has legacy_record_version ignored; OpenSSL and BoringSSL test the major alone), so
+    // a hello in records of version 3.5 or 3.255 is still read by them, and so by us.
+    if (major != kTlsMajorVersion) return ParseStatus::kMalformed;
     if (len == 0 || len > kMaxTlsRecordLen) return ParseStatus::kMalformed;
     if (record == 0 && in.has(1) && in.peek_u8() != kTlsClientHello) {
       return ParseStatus::kNotApplicable;  // a ServerHello, or another first message
@@ -302,7 +304,7 @@ bool looks_like_tls_client_hello(Bytes stream_start) noexcept {
   if (!r.has(3)) return false;
   if (r.read_u8() != kTlsContentHandshake) return false;
   if (r.read_u8() != kTlsMajorVersion) return false;
-  if (r.read_u8() > kMaxTlsRecordMinor) return false;
+  r.skip(1);  // any minor: see gather_tls_handshake
   if (!r.has(2)) return true;
   const uint16_t len = r.read_u16be();
   if (len == 0 || len > kMaxTlsRecordLen) return false;

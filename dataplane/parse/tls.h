@@ -140,7 +140,7 @@ ParseStatus parse_client_hello(Bytes msg, ClientHello* out) noexcept;
 ParseStatus gather_tls_handshake(Bytes stream, std::span<uint8_t> scratch, Bytes* msg,
                                  size_t* consumed) noexcept;
 
-// Cheap test for starting reassembly on a flow: record type 22, version 0x03 0x00-0x04, and,
+// Cheap test for starting reassembly on a flow: record type 22, version 0x03 0x??, and,
 // when visible, a plausible record length and msg_type 1. False with fewer than 3 bytes.
 bool looks_like_tls_client_hello(Bytes stream_start) noexcept;
 

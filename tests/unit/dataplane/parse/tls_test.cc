@@ -883,11 +883,9 @@ TEST(TlsGather, BadRecords) {
   const Case cases[] = {
       {"first record length 0", 3, {0x00, 0x00}},
       {"first record over the TLS limit", 3, {0x48, 0x01}},  // 18433
-      {"first record version 3.5", 2, {0x05}},
       {"alert interleaved in the handshake", second, {0x15}},
       {"application data interleaved", second, {0x17}},
       {"second record version 2.0", second + 1, {0x02, 0x00}},
-      {"second record version 3.9", second + 1, {0x03, 0x09}},
       {"second record length 0", second + 3, {0x00, 0x00}},
       {"second record over the TLS limit", second + 3, {0xff, 0xff}},
   };
@@ -913,6 +911,27 @@ TEST(TlsGather, BadRecords) {
   EXPECT_EQ(g.consumed, big.size());
 }
 
+// Servers check only the record's major version before a version is agreed (OpenSSL's and
+// BoringSSL's record layers; RFC 8446 §5.1 has legacy_record_version ignored), so a hello in
+// records of version 3.5 and 3.255 reaches them and must be read here too.
+TEST(TlsGather, AnyRecordMinorVersionIsRead) {
+  HelloSpec spec;
+  spec.extensions = {server_name({{0, "minor.example"}})};
+  const Buf hello = client_hello(spec);
+  Buf stream = records(hello, {60});
+  const size_t second = kTlsRecordHeaderLen + 60;
+  stream[2] = 0x05;
+  stream[second + 2] = 0xff;
+  ASSERT_TRUE(looks_like_tls_client_hello(view(stream)));
+  std::array<uint8_t, kTlsGatherScratchLen> scratch{};
+  const Gathered g = gather(view(stream), scratch);
+  ASSERT_EQ(g.status, ParseStatus::kOk);
+  const Buf msg(g.msg.begin(), g.msg.end());  // the results view it
+  ClientHello ch;
+  ASSERT_EQ(parse(msg, &ch), ParseStatus::kOk);
+  EXPECT_EQ(ch.sni, "minor.example");
+}
+
 TEST(TlsGather, LooksLikeClientHello) {
   // clang-format off
   const struct {
@@ -924,7 +943,8 @@ TEST(TlsGather, LooksLikeClientHello) {
       {{0x16, 0x03, 0x01}, true},                     // TLS 1.0 record version
       {{0x16, 0x03, 0x00}, true},                     // SSL 3.0
       {{0x16, 0x03, 0x04}, true},                     // 0x0304, seen from some stacks
-      {{0x16, 0x03, 0x05}, false},
+      {{0x16, 0x03, 0x05}, true},                     // servers check the major only
+      {{0x16, 0x03, 0xff}, true},
       {{0x16, 0x02, 0x01}, false},
       {{0x16, 0x03, 0x01, 0x00}, true},               // length half visible
       {{0x16, 0x03, 0x01, 0x00, 0x00}, false},        // empty record
