@@ -103,7 +103,7 @@ bool ends_interest(parse::Bytes b) noexcept {
       std::memcmp(b.data(), kHttpResponse.data(), kHttpResponse.size()) == 0) {
     return true;
   }
-  if (b.size() < kTlsRecordHeader + 1 || b[1] != 3 || b[2] > 4) return false;  // TLS 1.0-1.3
+  if (b.size() < kTlsRecordHeader + 1 || b[1] != 3) return false;  // any minor, as servers read
   switch (b[0]) {
     case kTlsChangeCipherSpec:
     case kTlsAlert:
@@ -630,24 +630,17 @@ size_t Extractor::run_stream(Ctx& ctx, flow::Flow& flow, uint8_t dir, Bytes data
         break;
       }
       case StreamApp::kTls: {
-        // A hello that says it is longer than kMaxClientHelloLen is more than we reassemble:
-        // counted as an overflow, like any message too large for the buffer, so fail_mode
-        // decides (closed: the flow is dropped). Counted as malformed, it passed either way.
-        if (rest.size() >= kTlsRecordHeader + 4 && rest[0] == kTlsHandshake &&
-            rest[5] == kHandshakeClientHello &&
-            ((size_t{rest[6]} << 16 | size_t{rest[7]} << 8 | rest[8]) >
-             parse::kMaxClientHelloLen)) {
-          count(kReassemblyOverflow);
-          d.app = StreamApp::kDone;
-          return data.size();
-        }
         Bytes msg;
         size_t used = 0;
         const std::span<uint8_t> scratch(tls_scratch_.get(), flow::kStreamBufferSize);
-        const ParseStatus s = parse::gather_tls_handshake(rest, scratch, &msg, &used);
+        bool too_long = false;
+        const ParseStatus s = parse::gather_tls_handshake(rest, scratch, &msg, &used, &too_long);
         if (s == ParseStatus::kNeedMore) return off;
         if (s != ParseStatus::kOk) {
-          if (s == ParseStatus::kMalformed) count(kTlsMalformed);
+          // A hello that says it is longer than kMaxClientHelloLen is more than we reassemble:
+          // counted as an overflow, like any message too large for the buffer, so fail_mode
+          // decides (closed: the flow is dropped). Counted as malformed, it passed either way.
+          if (s == ParseStatus::kMalformed) count(too_long ? kReassemblyOverflow : kTlsMalformed);
           d.app = StreamApp::kDone;
           return data.size();
         }

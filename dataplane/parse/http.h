@@ -131,7 +131,9 @@ struct HttpRequest {
 // When kMalformed comes from a field line or framing (kHttpBadFieldLine, kHttpObsFold on a key
 // field, kHttpBadContentLength, kHttpBadTransferEncoding), the whole head was read and the host
 // fields are filled, so a caller may still match and count them; head_len stays 0 because the
-// stream position after the body is unknown.
+// stream position after the body is unknown. When it comes from a line that cannot be read
+// (kHttpHeadTooLong, a bare CR) after the Host line, the host fields are filled from what was
+// read.
 ParseStatus parse_http_request_head(Bytes data, HttpRequest* out) noexcept;
 
 // Chunked body skipping across segments (RFC 9112 §7.1). Value-initialise at the start of a

@@ -96,6 +96,22 @@ ParseStatus parse_alpn(ByteReader e, ClientHello* out) noexcept {
   return ParseStatus::kOk;
 }
 
+// A bit for each extension type parse_extensions acts on, 0 for the others.
+constexpr unsigned acted_bit(uint16_t type) noexcept {
+  switch (type) {
+    case tls_ext::kServerName:
+      return 1;
+    case tls_ext::kAlpn:
+      return 2;
+    case tls_ext::kEncryptedClientHello:
+      return 4;
+    case tls_ext::kPreSharedKey:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
 // Walks the extensions block (RFC 8446 §4.2), which `e` spans exactly. A browser's hello carries
 // 15-20 extensions and nearly all are skipped: each costs one bounds check on a raw cursor here
 // (through ByteReader it cost ~78 instructions an extension by callgrind, most of them checks).
@@ -112,6 +128,7 @@ ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
   // without a branch: an array indexed by the type kept each extension waiting on the store of
   // the one before.
   uint64_t seen_lo = 0, seen_hi = 0;
+  unsigned acted = 0;  // acted_bit() of the types the switch below reads, once seen
   bool after_psk = false;
   // The list breaks: an extension header cut short, or an extension's data past the block. A
   // server answers that with decode_error, so no connection follows; but a name read before the
@@ -142,8 +159,15 @@ ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
     const bool upper = (bit & 64) != 0;
     bool duplicate = false;
     if (((upper ? seen_hi : seen_lo) & mask) != 0) {
-      const std::span<const uint16_t> earlier(seen, std::min(count, kMaxTlsExtensions));
-      duplicate = std::ranges::find(earlier, type) != earlier.end();
+      if (count < kMaxTlsExtensions) [[likely]] {
+        const std::span<const uint16_t> earlier(seen, count);
+        duplicate = std::ranges::find(earlier, type) != earlier.end();
+      } else {
+        // Past the cap the summary is full and a scan per extension would make a hello of
+        // thousands of tiny extensions cost ~500k compares: only the types acted on below
+        // are checked, through `acted`.
+        duplicate = (acted & acted_bit(type)) != 0;
+      }
     }
     seen_lo |= upper ? 0 : mask;
     seen_hi |= upper ? mask : 0;
@@ -154,6 +178,7 @@ ParseStatus parse_extensions(ByteReader e, ClientHello* out) noexcept {
       out->anomalies |= kTlsDuplicateExtension;
       continue;  // keep what the first copy said
     }
+    acted |= acted_bit(type);
     ParseStatus st = ParseStatus::kOk;
     switch (type) {
       case tls_ext::kServerName:
@@ -232,9 +257,14 @@ ParseStatus parse_client_hello(Bytes msg, ClientHello* out) noexcept {
 }
 
 ParseStatus gather_tls_handshake(Bytes stream, std::span<uint8_t> scratch, Bytes* msg,
-                                 size_t* consumed) noexcept {
+                                 size_t* consumed, bool* too_long) noexcept {
   *msg = {};
   *consumed = 0;
+  if (too_long != nullptr) *too_long = false;
+  const auto over_cap = [too_long]() noexcept {
+    if (too_long != nullptr) *too_long = true;
+    return ParseStatus::kMalformed;
+  };
   ByteReader in(stream);
   size_t filled = 0;  // message bytes copied into scratch
   size_t total = 0;   // whole message length once its header is known; 0 before
@@ -259,6 +289,13 @@ ParseStatus gather_tls_handshake(Bytes stream, std::span<uint8_t> scratch, Bytes
     if (record == 0 && in.has(1) && in.peek_u8() != kTlsClientHello) {
       return ParseStatus::kNotApplicable;  // a ServerHello, or another first message
     }
+    // The message's length, once its header is in view in the first record: a hello over the
+    // cap is refused now, not after waiting for up to a whole record of it.
+    if (record == 0 && len >= kTlsHandshakeHeaderLen && in.has(kTlsHandshakeHeaderLen)) {
+      const uint32_t declared =
+          (uint32_t{in.peek_u8(1)} << 16) | (uint32_t{in.peek_u8(2)} << 8) | in.peek_u8(3);
+      if (declared > kMaxClientHelloLen) return over_cap();
+    }
     if (!in.has(len)) return ParseStatus::kNeedMore;
     ByteReader frag = in.sub(len);
 
@@ -266,7 +303,7 @@ ParseStatus gather_tls_handshake(Bytes stream, std::span<uint8_t> scratch, Bytes
       ByteReader h = frag;
       h.skip(1);
       const uint32_t body_len = h.read_u24be();
-      if (body_len > kMaxClientHelloLen) return ParseStatus::kMalformed;
+      if (body_len > kMaxClientHelloLen) return over_cap();
       if (frag.has(kTlsHandshakeHeaderLen + body_len)) {  // common case: no copy
         *msg = frag.bytes(kTlsHandshakeHeaderLen + body_len);
         *consumed = in.offset();
@@ -285,7 +322,7 @@ ParseStatus gather_tls_handshake(Bytes stream, std::span<uint8_t> scratch, Bytes
         ByteReader h(Bytes(scratch.first(kTlsHandshakeHeaderLen)));
         h.skip(1);
         const uint32_t body_len = h.read_u24be();
-        if (body_len > kMaxClientHelloLen) return ParseStatus::kMalformed;
+        if (body_len > kMaxClientHelloLen) return over_cap();
         total = kTlsHandshakeHeaderLen + body_len;
         if (total > scratch.size()) return ParseStatus::kMalformed;
       }

@@ -27,7 +27,8 @@ inline constexpr size_t kMaxClientHelloLen = 16384;
 inline constexpr size_t kTlsGatherScratchLen = kTlsHandshakeHeaderLen + kMaxClientHelloLen;
 // Extensions checked for duplicates per ClientHello. Browsers send ~20 (GREASE included) out
 // of ~60 registered types, and duplicates are forbidden (RFC 8446 §4.2), so 128 is generous.
-// Past it the walk goes on, flagged kTlsOverLimit, without the duplicate check.
+// Past it the walk goes on, flagged kTlsOverLimit, and only the types the parse acts on
+// (server_name, ALPN, ECH, pre_shared_key) are still checked for repeats.
 inline constexpr size_t kMaxTlsExtensions = 128;
 // RFC 6066 §3 allows one name per name_type and only host_name exists; real lists hold one.
 inline constexpr size_t kMaxTlsServerNames = 8;
@@ -136,9 +137,10 @@ ParseStatus parse_client_hello(Bytes msg, ClientHello* out) noexcept;
 // kNeedMore: more stream bytes are needed. kNotApplicable: the stream does not start with a
 // handshake record carrying a ClientHello (ServerHello, application data, SSLv2, not TLS).
 // kMalformed: bad record length or version, another record type interleaved, or a message over
-// kMaxClientHelloLen or `scratch` (size it kTlsGatherScratchLen).
+// kMaxClientHelloLen or `scratch` (size it kTlsGatherScratchLen); with `too_long`, *too_long
+// says whether it was the message's declared length (wherever its header fell among records).
 ParseStatus gather_tls_handshake(Bytes stream, std::span<uint8_t> scratch, Bytes* msg,
-                                 size_t* consumed) noexcept;
+                                 size_t* consumed, bool* too_long = nullptr) noexcept;
 
 // Cheap test for starting reassembly on a flow: record type 22, version 0x03 0x??, and,
 // when visible, a plausible record length and msg_type 1. False with fewer than 3 bytes.

@@ -142,17 +142,31 @@ TEST(Extractor, AHelloOrHeadOverItsCapIsAnOverflow) {
   testing::ClientHelloSpec spec;
   spec.sni = "huge.example";
   spec.pad_to = 20000;
-  const size_t record_starts[] = {16000};  // two records: a record carries at most 2^14
-  const ByteVector records = testing::tls_records(testing::client_hello(spec), record_starts);
-  ASSERT_GT(records.size(), 20000u);
-  TcpConversation tls(tcp_base(40003, 443), 1000, 5000);
-  std::vector<ByteVector> frames = tls.handshake();
+  // Its records: 16,000 bytes and the rest (a record carries at most 2^14), or the handshake
+  // header spread over two tiny records first.
+  const std::vector<size_t> layouts[] = {{16000}, {1, 2, 16000}};
   const size_t cuts[] = {1400, 2800};
-  append(frames, tls.client_send_split(records, cuts));
+  uint16_t port = 40003;
+  for (const std::vector<size_t>& starts : layouts) {
+    const ByteVector records = testing::tls_records(testing::client_hello(spec), starts);
+    ASSERT_GT(records.size(), 20000u);
+    TcpConversation tls(tcp_base(port++, 443), 1000, 5000);
+    std::vector<ByteVector> frames = tls.handshake();
+    append(frames, tls.client_send_split(records, cuts));
+    const Outcome r = run(frames);
+    EXPECT_TRUE(r.seen.empty());
+    EXPECT_EQ(r.stats.counters[kReassemblyOverflow], 1u);
+    EXPECT_EQ(r.stats.counters[kTlsMalformed], 0u);
+  }
+  // A hello of normal size in tiny records is read, not taken for a long one.
+  const size_t small_starts[] = {1, 2, 3};
+  TcpConversation small(tcp_base(40007, 443), 1000, 5000);
+  std::vector<ByteVector> frames = small.handshake();
+  frames.push_back(small.client_send(testing::tls_records(hello("tiny.example"), small_starts)));
   Outcome r = run(frames);
-  EXPECT_TRUE(r.seen.empty());
-  EXPECT_EQ(r.stats.counters[kReassemblyOverflow], 1u);
-  EXPECT_EQ(r.stats.counters[kTlsMalformed], 0u);
+  ASSERT_EQ(r.seen.size(), 1u);
+  EXPECT_EQ(r.seen[0].host, "tiny.example");
+  EXPECT_EQ(r.stats.counters[kReassemblyOverflow], 0u);
 
   const std::string long_field = "X-Big: " + std::string(parse::kMaxHttpHeadLen, 'a') + "\r\n";
   const std::string head_host_last =

@@ -622,7 +622,8 @@ TEST(TlsClientHello, ExtensionsPastTheCapAreWalkedFlagged) {
   ASSERT_EQ(parse(held, &ch), ParseStatus::kOk);
   EXPECT_EQ(ch.extension_count, kMaxTlsExtensions);
   EXPECT_EQ(ch.anomalies, 0u);
-  // 300 more unknown ones, then the name, then a repeat of the first unknown type.
+  // 300 more unknown ones, then the name, a repeat of the first unknown type (past the cap only
+  // the types the parse acts on are checked for repeats), and a second server_name, which is.
   for (uint16_t t = 0; t < 300; ++t)
     spec.extensions.push_back(extension(static_cast<uint16_t>(0x7100 + t), {1, 2}));
   spec.extensions.push_back(server_name({{0, "hidden.example"}}));
@@ -631,6 +632,11 @@ TEST(TlsClientHello, ExtensionsPastTheCapAreWalkedFlagged) {
   ASSERT_EQ(parse(held, &ch), ParseStatus::kOk);
   EXPECT_EQ(ch.sni, "hidden.example");
   EXPECT_EQ(ch.extension_count, kMaxTlsExtensions + 302);
+  EXPECT_EQ(ch.anomalies, kTlsOverLimit);
+  spec.extensions.push_back(server_name({{0, "other.example"}}));
+  held = client_hello(spec);
+  ASSERT_EQ(parse(held, &ch), ParseStatus::kOk);
+  EXPECT_EQ(ch.sni, "hidden.example");  // the first copy counts
   EXPECT_EQ(ch.anomalies, kTlsOverLimit | kTlsDuplicateExtension);
 }
 
@@ -930,6 +936,35 @@ TEST(TlsGather, AnyRecordMinorVersionIsRead) {
   ClientHello ch;
   ASSERT_EQ(parse(msg, &ch), ParseStatus::kOk);
   EXPECT_EQ(ch.sni, "minor.example");
+}
+
+// A message longer than the cap is refused as soon as its declared length is in view, and
+// says so through too_long, wherever its header falls among the records; other refusals do not.
+TEST(TlsGather, TooLongIsReportedWhereverTheHeaderFalls) {
+  HelloSpec spec;
+  spec.extensions = {server_name({{0, "long.example"}}), extension(0x15, Buf(17000, 0))};
+  const Buf hello = client_hello(spec);
+  ASSERT_GT(hello.size(), kMaxClientHelloLen + kTlsHandshakeHeaderLen);
+  std::array<uint8_t, kTlsGatherScratchLen> scratch{};
+  const auto too_long = [&](const Buf& stream) {
+    Bytes msg;
+    size_t used = 0;
+    bool flag = false;
+    const ParseStatus s = gather_tls_handshake(view(stream), scratch, &msg, &used, &flag);
+    return s == ParseStatus::kMalformed && flag;
+  };
+  const Buf one = records(hello, {16000});
+  EXPECT_TRUE(too_long(Buf(one.begin(), one.begin() + 9)));  // the first record's start only
+  EXPECT_TRUE(too_long(records(hello, {1, 16000})));         // header over two records
+  EXPECT_TRUE(too_long(records(hello, {2, 3, 16000})));
+  Buf bad = records(hello, {16000});
+  bad[1] = 0x02;  // another refusal: not too_long
+  bool flag = true;
+  Bytes msg;
+  size_t used = 0;
+  EXPECT_EQ(gather_tls_handshake(view(bad), scratch, &msg, &used, &flag),
+            ParseStatus::kNotApplicable);
+  EXPECT_FALSE(flag);
 }
 
 TEST(TlsGather, LooksLikeClientHello) {
