@@ -475,6 +475,7 @@ void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
     if (!d.seq_known || d.next_seq != seq + 1) {
       drop_buffer(flow, dir);
       d = TcpDirection{};
+      d.at_start = true;
     }
     seq += 1;  // the SYN occupies one sequence number; data (TCP Fast Open) follows it
     d.next_seq = seq;
@@ -494,6 +495,7 @@ void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
     drop_buffer(flow, dir);
     d.app = StreamApp::kUnknown;
     d.after_gap = true;
+    d.at_start = false;
   } else if (diff < 0) {
     const size_t old = static_cast<size_t>(-static_cast<int64_t>(diff));
     if (old >= payload.size()) {
@@ -506,6 +508,11 @@ void Extractor::on_tcp(Ctx& ctx, flow::Flow& flow, uint8_t dir) noexcept {
   }
   d.next_seq = seq + static_cast<uint32_t>(payload.size());
   if (d.app == StreamApp::kDone) return;
+  // The first segment sees at_start in run_stream; later ones do not.
+  struct ClearAtStart {
+    TcpDirection& d;
+    ~ClearAtStart() { d.at_start = false; }
+  } clear_at_start{d};
 
   if (d.buffered == 0) {
     const size_t used = run_stream(ctx, flow, dir, payload, false);
@@ -615,7 +622,13 @@ size_t Extractor::run_stream(Ctx& ctx, flow::Flow& flow, uint8_t dir, Bytes data
           d.app = StreamApp::kDns;
         } else if (parse::looks_like_tls_client_hello(rest)) {
           d.app = StreamApp::kTls;
-        } else if (starts_with_known_method(rest)) {
+        } else if (starts_with_known_method(rest) ||
+                   (d.at_start &&
+                    parse::parse_http_request_head(rest, &probe) != ParseStatus::kNotApplicable)) {
+          // Any method token at the real start of a stream (after its SYN): servers pass
+          // methods they do not know to the application, which may serve the page anyway, so
+          // a made-up method must not hide the Host. Elsewhere (a resync after a gap) only
+          // methods clients really send start a request, so a cut line is not taken for one.
           const ParseStatus s = parse::parse_http_request_head(rest, &probe);
           if (s == ParseStatus::kNotApplicable) return data.size();
           d.app = StreamApp::kHttp;

@@ -84,6 +84,7 @@ struct TcpDirection {
   StreamApp app = StreamApp::kUnknown;
   bool seq_known : 1 = false;
   bool after_gap : 1 = false;  // a gap was skipped since the last message
+  bool at_start : 1 = false;   // SYN seen, no data yet: the next bytes are the stream's first
 };
 static_assert(sizeof(TcpDirection) == 12);
 

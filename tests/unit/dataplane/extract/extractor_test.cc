@@ -347,6 +347,28 @@ TEST(Extractor, HttpPipelinedWithBodiesAndSplitHead) {
   EXPECT_EQ(r.seen, want);
 }
 
+// A method no client of ours sends still starts a request at the real start of a stream (its
+// SYN seen): a server passes it to an application that may answer, so it must not hide the
+// Host. Picked up mid-stream, or after a gap, such a line is not taken for a request. The
+// server's answer at the start of its own direction is not a request either.
+TEST(Extractor, AnyMethodAtTheStartOfAStreamIsARequest) {
+  const std::string request = "FETCHX /p HTTP/1.1\r\nHost: made-up.example\r\n\r\n";
+  TcpConversation c(tcp_base(40020, 80), 1000, 5000);
+  std::vector<ByteVector> frames = c.handshake();
+  frames.push_back(c.client_send(bytes(request)));  // 4
+  frames.push_back(c.server_send(bytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")));
+  frames.push_back(c.client_send(bytes(request)));  // 6: a second request on the same stream
+  Outcome r = run(frames);
+  ASSERT_EQ(r.seen.size(), 2u);
+  EXPECT_EQ(r.seen[0], (Seen{4, "http", "made-up.example", "/p", 0}));
+  EXPECT_EQ(r.seen[1], (Seen{6, "http", "made-up.example", "/p", 0}));
+
+  TcpConversation mid(tcp_base(40021, 80), 1000, 5000);
+  mid.handshake();  // not fed: the flow is picked up mid-stream
+  r = run({mid.client_send(bytes(request))});
+  EXPECT_TRUE(r.seen.empty());
+}
+
 TEST(Extractor, ConnectTunnelThenTls) {
   TcpConversation c(tcp_base(40006, 3128), 1000, 5000);
   std::vector<ByteVector> frames = c.handshake();
