@@ -305,13 +305,13 @@ Engine::Engine(EngineConfig cfg) : s_(std::make_unique<State>()) {
 
   e.ports = probe_ports(c);
   e.queues = queues_for(e.ports, c.workers, c.queue_spread);
-  const size_t read_ports = c.mode == Mode::kInline ? 2 : 1;
+  e.rx_ports = c.mode == Mode::kInline ? 2 : 1;  // the ports the workers read
   if (const std::string problem =
-          queue_problem(e.ports, read_ports, c.workers, c.queue_spread, e.queues);
+          queue_problem(e.ports, e.rx_ports, c.workers, c.queue_spread, e.queues);
       !problem.empty()) {
     throw EngineError(problem);
   }
-  for (size_t i = 0; i < e.ports.size() && i < read_ports && e.queues > 1; ++i) {
+  for (size_t i = 0; i < e.ports.size() && i < e.rx_ports && e.queues > 1; ++i) {
     const PortInfo& p = e.ports[i];
     if (p.rss) continue;
     if (!spreads_by_flow(p)) {
@@ -340,7 +340,6 @@ Engine::Engine(EngineConfig cfg) : s_(std::make_unique<State>()) {
                                          "spreads flows over its queues itself)")
                                             .c_str());
   }
-  e.rx_ports = c.mode == Mode::kInline ? 2 : 1;
   e.inject_port = c.mode == Mode::kTap && c.tap_inject == TapInject::kSecondPort ? 1 : 0;
   const int socket = e.ports.front().socket;
   e.pool = create_mempool(c, e.ports.size(), e.queues, socket);

@@ -614,6 +614,7 @@ size_t Extractor::run_stream(Ctx& ctx, flow::Flow& flow, uint8_t dir, Bytes data
     switch (d.app) {
       case StreamApp::kUnknown: {
         parse::HttpRequest probe;
+        ParseStatus head = ParseStatus::kNotApplicable;  // the probe's, once parsed
         if (const size_t proxy = proxy_protocol_header_len(rest); proxy != 0) {
           off += proxy;  // the stream proper starts after it
           break;
@@ -622,18 +623,17 @@ size_t Extractor::run_stream(Ctx& ctx, flow::Flow& flow, uint8_t dir, Bytes data
           d.app = StreamApp::kDns;
         } else if (parse::looks_like_tls_client_hello(rest)) {
           d.app = StreamApp::kTls;
-        } else if (starts_with_known_method(rest) ||
-                   (d.at_start &&
-                    parse::parse_http_request_head(rest, &probe) != ParseStatus::kNotApplicable)) {
+        } else if ((starts_with_known_method(rest) || d.at_start) &&
+                   (head = parse::parse_http_request_head(rest, &probe)) !=
+                       ParseStatus::kNotApplicable) {
           // Any method token at the real start of a stream (after its SYN): servers pass
           // methods they do not know to the application, which may serve the page anyway, so
           // a made-up method must not hide the Host. Elsewhere (a resync after a gap) only
           // methods clients really send start a request, so a cut line is not taken for one.
-          const ParseStatus s = parse::parse_http_request_head(rest, &probe);
-          if (s == ParseStatus::kNotApplicable) return data.size();
+          // Not a request after all: the branches below end interest or retry next segment.
           d.app = StreamApp::kHttp;
           // The probe parsed the head already: act on it rather than parse it again.
-          if (const size_t r = on_http_head(probe, s); r != kGoOn) return r;
+          if (const size_t r = on_http_head(probe, head); r != kGoOn) return r;
         } else if (ends_interest(rest)) {
           d.app = StreamApp::kDone;
           return data.size();
